@@ -1,0 +1,161 @@
+// The one Vault HTTP layer. JSON endpoints go through node-vault; the snapshot endpoints
+// stream through node:http(s) because node-vault (axios) buffers whole bodies, and a Raft
+// snapshot can be gigabytes.
+import http from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import nodeVault from 'node-vault';
+import { toVaultRequestError, VaultRequestError } from './vault-errors';
+
+export interface VaultEndpoint {
+  /** Base address, e.g. https://vault.example.com:8200 */
+  address: string;
+  /** PEM bundle to trust for TLS, when Vault's certificate is not from a public CA. */
+  caCert?: string;
+  timeoutMs?: number;
+}
+
+export interface VaultRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'LIST';
+  path: string;
+  json?: Record<string, unknown>;
+  token?: string;
+}
+
+/** `GET /v1/sys/health` fields vsnap relies on. */
+export interface VaultHealth {
+  initialized: boolean;
+  sealed: boolean;
+  standby: boolean;
+  version?: string;
+  cluster_name?: string;
+  cluster_id?: string;
+}
+
+export interface VaultLeader {
+  ha_enabled: boolean;
+  is_self: boolean;
+  leader_address: string;
+  raft_committed_index?: number;
+  raft_applied_index?: number;
+}
+
+const SNAPSHOT_PATH = '/v1/sys/storage/raft/snapshot';
+
+export class VaultHttp {
+  readonly address: string;
+
+  constructor(private readonly endpoint: VaultEndpoint) {
+    this.address = endpoint.address.replace(/\/+$/, '');
+  }
+
+  /** One JSON call. `operation` names it in errors ("AppRole login", "write canary"). */
+  async request<T = Record<string, unknown>>(operation: string, req: VaultRequest): Promise<T> {
+    const client = nodeVault({
+      endpoint: this.address,
+      requestOptions: { ...(this.endpoint.caCert ? { ca: this.endpoint.caCert } : {}) },
+      rpDefaults: { timeout: this.endpoint.timeoutMs ?? 30_000 },
+    });
+    // node-vault falls back to $VAULT_TOKEN when given none; a request must carry only the
+    // token its caller chose.
+    client.token = req.token ?? '';
+    try {
+      const response: unknown = await client.request({
+        method: req.method,
+        path: req.path,
+        ...(req.json ? { json: req.json } : {}),
+      });
+      return (response ?? {}) as T;
+    } catch (err) {
+      throw toVaultRequestError(operation, this.address, err);
+    }
+  }
+
+  /** Health without treating standby/sealed as errors (Vault answers them with 429/503). */
+  async health(): Promise<VaultHealth> {
+    const query = 'standbyok=true&sealedcode=200&uninitcode=200&perfstandbyok=true';
+    return this.request<VaultHealth>('health check', { method: 'GET', path: `/sys/health?${query}` });
+  }
+
+  async leader(): Promise<VaultLeader> {
+    return this.request<VaultLeader>('leader lookup', { method: 'GET', path: '/sys/leader' });
+  }
+
+  /**
+   * Opens `GET /v1/sys/storage/raft/snapshot` as a stream. The caller must read it to the
+   * end or destroy it. Errors before the first byte are VaultRequestErrors.
+   */
+  async openSnapshotStream(token: string, signal?: AbortSignal): Promise<Readable> {
+    const response = await this.send('snapshot read', 'GET', SNAPSHOT_PATH, token, undefined, signal);
+    return response;
+  }
+
+  /**
+   * Streams a snapshot into `POST /v1/sys/storage/raft/snapshot[-force]`. `force` is needed
+   * when the snapshot comes from another cluster (different keyring).
+   */
+  async restoreSnapshot(token: string, body: Readable, force: boolean, signal?: AbortSignal): Promise<void> {
+    const path = force ? `${SNAPSHOT_PATH}-force` : SNAPSHOT_PATH;
+    const response = await this.send('snapshot restore', 'POST', path, token, body, signal);
+    response.resume();
+    await new Promise<void>((resolve, reject) => {
+      response.on('end', resolve);
+      response.on('error', reject);
+    });
+  }
+
+  private send(
+    operation: string,
+    method: 'GET' | 'POST',
+    path: string,
+    token: string,
+    body: Readable | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<http.IncomingMessage> {
+    const url = new URL(this.address + path);
+    const transport = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = transport.request(url, {
+        method,
+        headers: { 'X-Vault-Token': token, ...(body ? { 'Content-Type': 'application/octet-stream' } : {}) },
+        ...(this.endpoint.caCert ? { ca: this.endpoint.caCert } : {}),
+        signal,
+      });
+      req.setTimeout(this.endpoint.timeoutMs ?? 30_000, () => {
+        req.destroy(Object.assign(new Error('timed out waiting for Vault'), { code: 'ETIMEDOUT' }));
+      });
+      req.on('error', (err) => reject(toVaultRequestError(operation, this.address, err)));
+      req.on('response', (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) {
+          // Once bytes flow, the idle timeout above still guards a stalled stream.
+          resolve(res);
+          return;
+        }
+        readErrorBody(res).then(
+          (errors) => reject(new VaultRequestError(operation, this.address, status, errors)),
+          () => reject(new VaultRequestError(operation, this.address, status, [])),
+        );
+      });
+      if (body) {
+        body.on('error', (err) => req.destroy(err));
+        body.pipe(req);
+      } else {
+        req.end();
+      }
+    });
+  }
+}
+
+/** Reads at most 64 KiB of an error response and returns Vault's `errors` strings only. */
+async function readErrorBody(res: http.IncomingMessage): Promise<string[]> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res) {
+    size += (chunk as Buffer).length;
+    if (size > 65_536) break;
+    chunks.push(chunk as Buffer);
+  }
+  const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { errors?: unknown };
+  return Array.isArray(parsed.errors) ? parsed.errors.filter((x): x is string => typeof x === 'string') : [];
+}

@@ -1,0 +1,183 @@
+// `npm run stack:up | stack:down [-- --purge] | stack:status`: the real local stack that the
+// demo and the tests run against. See README "Local stack".
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { aws, baoClusters, configFile, envFile, ports, SEAL_TYPES, type SealType, stackDir } from './layout';
+import { baoAddress, baoProcess, ensureBao, isBaoRunning, readInit, seedDrill, seedProd, workingRootToken } from './openbao';
+import { runningPid, stopProcess } from './processes';
+import { ensureMoto, ensureTemporal, motoEndpoint, motoProcess, seedAws, temporalAddress, temporalProcess } from './services';
+
+const USAGE = `usage: stack.sh up [--seal shamir|static] | down [--purge] | status
+
+  up       install the pinned servers if missing, start Temporal, moto and two OpenBao
+           servers (prod, drill) on loopback, initialise, unseal and seed them, and write
+           .stack/env. Idempotent.
+  down     stop every stack process. --purge also deletes .stack/ (all data and keys).
+  status   print each service and whether it is running.
+
+  --seal   the seal of both OpenBao servers (default: $VSNAP_STACK_SEAL or shamir). A stack
+           keeps the seal it was created with; change it with down --purge first.`;
+
+function sealOption(args: string[]): SealType {
+  const i = args.indexOf('--seal');
+  const raw = i >= 0 ? args[i + 1] : process.env.VSNAP_STACK_SEAL || undefined;
+  const chosen = raw ?? existingSeal() ?? 'shamir';
+  if (!SEAL_TYPES.includes(chosen as SealType)) {
+    throw new UsageError(`--seal ${chosen} is not a seal type; use one of: ${SEAL_TYPES.join(', ')}`);
+  }
+  const existing = existingSeal();
+  if (existing && existing !== chosen) {
+    throw new UsageError(
+      `the stack in .stack/ was created with --seal ${existing}; run "npm run stack:down -- --purge" to recreate it with ${chosen}`,
+    );
+  }
+  return chosen as SealType;
+}
+
+class UsageError extends Error {}
+
+function existingSeal(): SealType | undefined {
+  const file = join(stackDir, 'seal');
+  return existsSync(file) ? (readFileSync(file, 'utf8').trim() as SealType) : undefined;
+}
+
+async function up(args: string[]): Promise<void> {
+  const seal = sealOption(args);
+  mkdirSync(stackDir, { recursive: true });
+  writeFileSync(join(stackDir, 'seal'), seal);
+
+  step('temporal');
+  await ensureTemporal();
+  step('moto');
+  await ensureMoto();
+  step('openbao-prod');
+  const prodInit = await ensureBao('prod', seal, () => []);
+  step('openbao-drill');
+  const drillInit = await ensureBao('drill', seal, () => [prodInit]);
+  const drillToken = await workingRootToken('drill', [drillInit, prodInit]);
+
+  step('seed prod');
+  const approle = await seedProd(prodInit.rootToken);
+  await seedDrill(drillToken);
+  step('seed AWS');
+  const keyKind = seal === 'shamir' ? 'unseal' : 'recovery';
+  const { kmsKeyId } = await seedAws({
+    agent: {
+      APPROLE_ROLE_ID: approle.roleId,
+      APPROLE_SECRET_ID: approle.secretId,
+      VAULT_ADDR: baoAddress('prod'),
+      BUCKET_NAME: aws.bucket,
+    },
+    keyShares: {
+      prod: { kind: keyKind, keys: prodInit.keys, threshold: prodInit.threshold },
+      drill: { kind: keyKind, keys: drillInit.keys, threshold: drillInit.threshold },
+    },
+  });
+
+  writeConfig(kmsKeyId);
+  writeEnv({ seal, prodRootToken: prodInit.rootToken, drillRootToken: drillToken, kmsKeyId });
+  console.error(`stack: up (seal ${seal}). Temporal UI http://127.0.0.1:${ports.temporalUi}; env in ${envFile}`);
+}
+
+function step(name: string): void {
+  console.error(`stack: ${name}...`);
+}
+
+/** The vsnap config the demo and tests use: prod and drill, credentials as the seed stores them. */
+function writeConfig(kmsKeyId: string): void {
+  const cluster = (name: 'prod' | 'drill', extra: Record<string, unknown>) => ({
+    name,
+    address: baoAddress(name),
+    storage: { bucket: aws.bucket, prefix: `vsnap/${name}`, kmsKeyId },
+    retention: { keep: 28, maxAgeDays: 30 },
+    ...extra,
+  });
+  const config = {
+    clusters: [
+      cluster('prod', {
+        auth: { method: 'approle', credentials: { source: 'secretsManager', secretId: aws.agentSecretId } },
+        protected: true,
+      }),
+      cluster('drill', {
+        auth: { method: 'token', tokenEnv: 'VSNAP_DRILL_TOKEN' },
+      }),
+    ],
+  };
+  writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');
+}
+
+function writeEnv(v: { seal: SealType; prodRootToken: string; drillRootToken: string; kmsKeyId: string }): void {
+  const env: Record<string, string> = {
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_NAMESPACE: 'default',
+    VSNAP_TEMPORAL_UI: `http://127.0.0.1:${ports.temporalUi}`,
+    VSNAP_CONFIG: configFile,
+    VSNAP_STACK_SEAL: v.seal,
+    AWS_ENDPOINT_URL: motoEndpoint,
+    AWS_REGION: aws.region,
+    AWS_ACCESS_KEY_ID: aws.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: aws.secretAccessKey,
+    VSNAP_S3_FORCE_PATH_STYLE: 'true',
+    VSNAP_BUCKET: aws.bucket,
+    VSNAP_KMS_KEY_ID: v.kmsKeyId,
+    VSNAP_PROD_ADDR: baoAddress('prod'),
+    VSNAP_DRILL_ADDR: baoAddress('drill'),
+    // Test-only credentials of a throwaway local stack; the file is mode 0600 and ignored by git.
+    VSNAP_PROD_ROOT_TOKEN: v.prodRootToken,
+    VSNAP_DRILL_TOKEN: v.drillRootToken,
+  };
+  const text = Object.entries(env)
+    .map(([k, val]) => `${k}=${val}`)
+    .join('\n');
+  writeFileSync(envFile, text + '\n', { mode: 0o600 });
+}
+
+async function down(args: string[]): Promise<void> {
+  const procs = [temporalProcess, motoProcess, ...baoClusters.map(baoProcess)];
+  for (const proc of procs) {
+    if (await stopProcess(proc)) console.error(`stack: stopped ${proc.name}`);
+  }
+  if (args.includes('--purge')) {
+    rmSync(stackDir, { recursive: true, force: true });
+    console.error('stack: purged .stack/');
+  }
+}
+
+function status(): number {
+  const rows: [string, boolean, string][] = [
+    ['temporal', runningPid(temporalProcess) !== undefined, temporalAddress],
+    ['moto', runningPid(motoProcess) !== undefined, motoEndpoint],
+    ...baoClusters.map((c): [string, boolean, string] => [`openbao-${c}`, isBaoRunning(c), baoAddress(c)]),
+  ];
+  for (const [name, running, where] of rows) {
+    console.log(`${name.padEnd(14)} ${(running ? 'running' : 'stopped').padEnd(8)} ${where}`);
+  }
+  console.log(`seal           ${existingSeal() ?? '-'}`);
+  console.log(`prod init      ${readInit('prod') ? 'yes' : 'no'}`);
+  return rows.every(([, running]) => running) ? 0 : 1;
+}
+
+async function main(): Promise<number> {
+  const [command, ...args] = process.argv.slice(2);
+  switch (command) {
+    case 'up':
+      await up(args);
+      return 0;
+    case 'down':
+      await down(args);
+      return 0;
+    case 'status':
+      return status();
+    default:
+      console.error(USAGE);
+      return 2;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`stack: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(err instanceof UsageError ? 2 : 1);
+  },
+);
