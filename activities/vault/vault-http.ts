@@ -54,7 +54,6 @@ export class VaultHttp {
     const client = nodeVault({
       endpoint: this.address,
       requestOptions: { ...(this.endpoint.caCert ? { ca: this.endpoint.caCert } : {}) },
-      rpDefaults: { timeout: this.endpoint.timeoutMs ?? 30_000 },
     });
     // node-vault falls back to $VAULT_TOKEN when given none; a request must carry only the
     // token its caller chose.
@@ -63,6 +62,7 @@ export class VaultHttp {
       const response: unknown = await client.request({
         method: req.method,
         path: req.path,
+        timeout: this.endpoint.timeoutMs ?? 30_000,
         ...(req.json ? { json: req.json } : {}),
       });
       return (response ?? {}) as T;

@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { type BucketLocationConstraint, CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import {
   CreateSecretCommand,
@@ -122,7 +122,7 @@ export async function seedAws(secrets: {
       await s3.send(new HeadBucketCommand({ Bucket: aws.bucket }));
     } catch {
       await s3.send(
-        new CreateBucketCommand({ Bucket: aws.bucket, CreateBucketConfiguration: { LocationConstraint: aws.region } }),
+        new CreateBucketCommand({ Bucket: aws.bucket, CreateBucketConfiguration: { LocationConstraint: aws.region as BucketLocationConstraint } }),
       );
     }
     let kmsKeyId: string;

@@ -1,0 +1,233 @@
+// The backup's side effects: plan (fail fast on bad input), canary, snapshot stream into S3
+// with validation, and retention. Each activity that talks to Vault logs in at its start and
+// revokes its token in `finally`, so a token never crosses an activity boundary.
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { Context } from '@temporalio/activity';
+import { SnapshotArchiveValidator } from './archive/snapshot-archive';
+import { type ActivityDeps, clusterOrFail, vaultFor } from './deps';
+import { withFailureMapping } from './failures';
+import { type RetentionPolicy, selectExpiredSnapshots } from './retention';
+import { MANIFEST_FORMAT, type CanaryRecord, type SnapshotManifest } from './storage/manifest';
+import { snapshotKeyFor } from './storage/snapshot-keys';
+import { resolveActiveNode } from './vault/active-node';
+import { loginToVault, type VaultSession } from './vault/vault-login';
+import type { ClusterConfig } from '../worker/config';
+
+export interface BackupPlan {
+  cluster: string;
+  address: string;
+  bucket: string;
+  prefix: string;
+  retention: RetentionPolicy;
+}
+
+export interface SnapshotRecord {
+  key: string;
+  bucket: string;
+  size: number;
+  sha256: string;
+  raftIndex: number;
+  raftTerm: number;
+  uploadSeconds: number;
+}
+
+export interface RetentionResult {
+  deleted: string[];
+  remaining: number;
+  abortedUploads: number;
+}
+
+/** Multipart uploads older than this under a cluster's prefix belong to dead workers. */
+const STALE_UPLOAD_MS = 24 * 60 * 60 * 1000;
+
+export function createBackupActivities(deps: ActivityDeps) {
+  async function withVaultSession<T>(cluster: ClusterConfig, fn: (session: VaultSession) => Promise<T>): Promise<T> {
+    const session = await loginToVault(cluster, vaultFor(cluster), deps);
+    try {
+      return await fn(session);
+    } finally {
+      const outcome = await session.revoke();
+      if (outcome.error) deps.logger.warn({ cluster: cluster.name, error: outcome.error }, 'could not revoke Vault token; it expires with its TTL');
+    }
+  }
+
+  return {
+    /** Checks everything that can be checked without a side effect: cluster, bucket, Vault state. */
+    async planBackup(input: { cluster?: string }): Promise<BackupPlan> {
+      return withFailureMapping(async () => {
+        const cluster = clusterOrFail(deps, input.cluster);
+        await deps.store.assertBucketExists(cluster.storage.bucket);
+        await resolveActiveNode(vaultFor(cluster));
+        return {
+          cluster: cluster.name,
+          address: cluster.address,
+          bucket: cluster.storage.bucket,
+          prefix: cluster.storage.prefix,
+          retention: cluster.retention,
+        };
+      });
+    },
+
+    /** Writes the seed's canary (`value` = unix seconds, plus the workflow id) just before the snapshot. */
+    async writeCanary(input: { cluster: string; workflowId: string }): Promise<CanaryRecord> {
+      return withFailureMapping(async () => {
+        const cluster = clusterOrFail(deps, input.cluster);
+        const { mount, path } = cluster.canary;
+        const value = Math.floor(Date.now() / 1000);
+        await withVaultSession(cluster, async (session) => {
+          const { vault } = await resolveActiveNode(vaultFor(cluster));
+          await vault.request('write canary', {
+            method: 'POST',
+            path: `/${mount}/data/${path}`,
+            // A string, as `vault kv put ... value=$(date +%s)` stores it in the seed.
+            json: { data: { value: String(value), workflowId: input.workflowId } },
+            token: session.token,
+          });
+        });
+        return { path: `${mount}/${path}`, value, workflowId: input.workflowId };
+      });
+    },
+
+    /**
+     * Streams the Raft snapshot from the active node into an S3 multipart upload, hashing and
+     * validating on the way, then completes the upload and writes the manifest. Nothing is
+     * left under the final key unless the archive validated.
+     */
+    async streamSnapshotToS3(input: {
+      cluster: string;
+      startedAtMs: number;
+      workflowId: string;
+      runId: string;
+      canary: CanaryRecord;
+    }): Promise<SnapshotRecord> {
+      return withFailureMapping(
+        async () => {
+          const cluster = clusterOrFail(deps, input.cluster);
+          const { bucket, prefix, kmsKeyId } = cluster.storage;
+          const key = snapshotKeyFor(prefix, new Date(input.startedAtMs));
+          const log = deps.logger.child({ cluster: cluster.name, key, workflowId: input.workflowId });
+          const ctx = Context.current();
+          const began = Date.now();
+
+          // An earlier attempt of this same backup (a killed worker) may have left its upload open.
+          const stale = await deps.store.abortUploads(bucket, key, { exactKey: key });
+          if (stale > 0) log.info({ aborted: stale }, 'aborted multipart upload left by an earlier attempt');
+
+          return withVaultSession(cluster, async (session) => {
+            const active = await resolveActiveNode(vaultFor(cluster));
+            const upload = await deps.store.startUpload({
+              bucket,
+              key,
+              ...(kmsKeyId ? { kmsKeyId } : {}),
+              metadata: { 'vsnap-cluster': cluster.name, 'vsnap-workflow-id': input.workflowId },
+              concurrency: deps.uploadConcurrency ?? 2,
+            });
+            try {
+              const source = await active.vault.openSnapshotStream(session.token, ctx.cancellationSignal);
+              const validator = new SnapshotArchiveValidator();
+              const hash = createHash('sha256');
+              let size = 0;
+              let pending: Buffer[] = [];
+              let pendingSize = 0;
+              for await (const chunk of source as AsyncIterable<Buffer>) {
+                hash.update(chunk);
+                size += chunk.length;
+                if (!validator.input.write(chunk)) {
+                  await Promise.race([once(validator.input, 'drain'), validator.facts]);
+                }
+                pending.push(chunk);
+                pendingSize += chunk.length;
+                if (pendingSize >= deps.config.partSizeBytes) {
+                  await upload.addPart(Buffer.concat(pending), ctx.cancellationSignal);
+                  pending = [];
+                  pendingSize = 0;
+                }
+                ctx.heartbeat({ step: 'upload', bytes: size });
+              }
+              validator.input.end();
+              if (pendingSize > 0) await upload.addPart(Buffer.concat(pending), ctx.cancellationSignal);
+              const facts = await validator.facts;
+              await upload.complete();
+              const sha256 = hash.digest('hex');
+
+              const manifest: SnapshotManifest = {
+                format: MANIFEST_FORMAT,
+                cluster: cluster.name,
+                key,
+                sha256,
+                size,
+                createdAt: new Date().toISOString(),
+                workflowId: input.workflowId,
+                runId: input.runId,
+                vault: {
+                  address: cluster.address,
+                  ...(active.version ? { version: active.version } : {}),
+                  ...(active.clusterName ? { clusterName: active.clusterName } : {}),
+                  ...(active.clusterId ? { clusterId: active.clusterId } : {}),
+                },
+                raft: {
+                  raftIndex: facts.raftIndex,
+                  raftTerm: facts.raftTerm,
+                  raftVersion: facts.raftVersion,
+                  configurationIndex: facts.configurationIndex,
+                },
+                archive: { metaSha256: facts.metaSha256, stateSha256: facts.stateSha256, stateSize: facts.stateSize },
+                canary: input.canary,
+              };
+              try {
+                await deps.store.putManifest(bucket, manifest, kmsKeyId);
+              } catch (err) {
+                // Without its manifest the object is not a recorded backup: remove it.
+                await deps.store.deleteSnapshot(bucket, key).catch(() => undefined);
+                throw err;
+              }
+              const uploadSeconds = (Date.now() - began) / 1000;
+              log.info({ size, sha256, raftIndex: facts.raftIndex, uploadSeconds }, 'snapshot uploaded and recorded');
+              return { key, bucket, size, sha256, raftIndex: facts.raftIndex, raftTerm: facts.raftTerm, uploadSeconds };
+            } catch (err) {
+              await upload.abort().catch((abortErr: unknown) => {
+                log.error({ error: String(abortErr) }, 'could not abort multipart upload; retention will clean it');
+              });
+              throw err;
+            }
+          });
+        },
+        { archiveRetryable: true },
+      );
+    },
+
+    /** Deletes snapshots beyond the policy, never the newest valid one nor `protectKey`. */
+    async applyRetention(input: {
+      cluster: string;
+      keep?: number;
+      maxAgeDays?: number;
+      protectKey: string;
+    }): Promise<RetentionResult> {
+      return withFailureMapping(async () => {
+        const cluster = clusterOrFail(deps, input.cluster);
+        const { bucket, prefix } = cluster.storage;
+        const policy: RetentionPolicy = {
+          keep: input.keep ?? cluster.retention.keep,
+          ...((input.maxAgeDays ?? cluster.retention.maxAgeDays) !== undefined
+            ? { maxAgeDays: input.maxAgeDays ?? cluster.retention.maxAgeDays }
+            : {}),
+        };
+        const now = new Date();
+        const snapshots = await deps.store.listSnapshots(bucket, prefix);
+        const expired = selectExpiredSnapshots(snapshots, policy, now, new Set([input.protectKey]));
+        for (const s of expired) {
+          await deps.store.deleteSnapshot(bucket, s.key);
+          Context.current().heartbeat({ step: 'retention', deleted: s.key });
+        }
+        const abortedUploads = await deps.store.abortUploads(bucket, `${prefix}/`, {
+          olderThan: new Date(now.getTime() - STALE_UPLOAD_MS),
+        });
+        if (expired.length > 0) {
+          deps.logger.info({ cluster: cluster.name, deleted: expired.map((s) => s.key) }, 'retention deleted snapshots');
+        }
+        return { deleted: expired.map((s) => s.key), remaining: snapshots.length - expired.length, abortedUploads };
+      });
+    },
+  };
+}

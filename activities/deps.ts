@@ -1,0 +1,40 @@
+// What the activities need from the outside world. Built once by the worker (or by a test,
+// pointed at the local stack) and handed to createActivities: no module-level singletons.
+import { readFileSync } from 'node:fs';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Logger } from 'pino';
+import { ApplicationFailure } from '@temporalio/common';
+import { findCluster, type ClusterConfig, type VsnapConfig } from '../worker/config';
+import { FailureType } from '../workflows/names';
+import type { SnapshotStore } from './storage/snapshot-store';
+import { VaultHttp } from './vault/vault-http';
+
+export interface ActivityDeps {
+  config: Pick<VsnapConfig, 'clusters' | 'partSizeBytes'>;
+  store: SnapshotStore;
+  secretsManager: SecretsManagerClient;
+  logger: Logger;
+  /** Where credentials named by env-var in the config are read from (process.env in production). */
+  env: NodeJS.ProcessEnv;
+  /** Parts uploaded in parallel per snapshot. */
+  uploadConcurrency?: number;
+}
+
+/** The cluster by name, or a non-retryable failure that lists the configured ones. */
+export function clusterOrFail(deps: ActivityDeps, name: string | undefined): ClusterConfig {
+  const cluster = findCluster(deps.config, name);
+  if (cluster) return cluster;
+  const known = deps.config.clusters.map((c) => c.name).join(', ') || '(none)';
+  throw ApplicationFailure.create({
+    type: FailureType.UnknownCluster,
+    message: `unknown cluster "${name}"; this worker is configured for: ${known}`,
+    nonRetryable: true,
+  });
+}
+
+export function vaultFor(cluster: ClusterConfig): VaultHttp {
+  return new VaultHttp({
+    address: cluster.address,
+    ...(cluster.caCertFile ? { caCert: readFileSync(cluster.caCertFile, 'utf8') } : {}),
+  });
+}

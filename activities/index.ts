@@ -1,0 +1,13 @@
+// createActivities: every activity of every vsnap workflow, bound to its dependencies.
+import { createBackupActivities } from './backup-activities';
+import type { ActivityDeps } from './deps';
+
+export type { ActivityDeps } from './deps';
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createBackupActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

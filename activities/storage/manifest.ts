@@ -1,0 +1,28 @@
+// The sidecar manifest written next to every snapshot once it is complete and validated.
+// A snapshot without a manifest is not a valid backup (its run did not finish).
+import type { ArchiveFacts } from '../archive/snapshot-archive';
+
+export const MANIFEST_FORMAT = 'vsnap.manifest/v1';
+
+export interface CanaryRecord {
+  /** KV v2 mount/path, e.g. secret/check_timestamp */
+  path: string;
+  /** Unix seconds written just before the snapshot (the seed's check_timestamp value). */
+  value: number;
+  workflowId: string;
+}
+
+export interface SnapshotManifest {
+  format: typeof MANIFEST_FORMAT;
+  cluster: string;
+  key: string;
+  sha256: string;
+  size: number;
+  createdAt: string;
+  workflowId: string;
+  runId: string;
+  vault: { address: string; version?: string; clusterName?: string; clusterId?: string };
+  raft: Pick<ArchiveFacts, 'raftIndex' | 'raftTerm' | 'raftVersion' | 'configurationIndex'>;
+  archive: Pick<ArchiveFacts, 'metaSha256' | 'stateSha256' | 'stateSize'>;
+  canary: CanaryRecord;
+}

@@ -1,0 +1,235 @@
+// The one S3 layer: multipart uploads of snapshots, sidecar manifests, listing and deletion.
+// An object appears under its final key only when CompleteMultipartUpload runs, which the
+// caller does after the archive validated; every other ending aborts the upload.
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import type { CompletedPart } from '@aws-sdk/client-s3';
+import { manifestKeyFor, snapshotTimeOf } from './snapshot-keys';
+import { MANIFEST_FORMAT, type SnapshotManifest } from './manifest';
+
+export class BucketNotFoundError extends Error {
+  constructor(readonly bucket: string) {
+    super(`S3 bucket "${bucket}" does not exist or this worker cannot reach it; create it or fix storage.bucket`);
+    this.name = 'BucketNotFoundError';
+  }
+}
+
+export interface SnapshotObject {
+  key: string;
+  size: number;
+  lastModified: Date;
+  /** Time encoded in the key. */
+  takenAt: Date;
+  manifest?: SnapshotManifest;
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof S3ServiceException && (err.name === 'NoSuchBucket' || err.name === 'NotFound' || err.$metadata.httpStatusCode === 404);
+}
+
+export class SnapshotStore {
+  constructor(private readonly s3: S3Client) {}
+
+  async assertBucketExists(bucket: string): Promise<void> {
+    try {
+      await this.s3.send(new HeadBucketCommand({ Bucket: bucket }));
+    } catch (err) {
+      if (isNotFound(err)) throw new BucketNotFoundError(bucket);
+      throw err;
+    }
+  }
+
+  async startUpload(req: {
+    bucket: string;
+    key: string;
+    kmsKeyId?: string;
+    metadata: Record<string, string>;
+    concurrency: number;
+  }): Promise<MultipartUpload> {
+    let uploadId: string | undefined;
+    try {
+      const created = await this.s3.send(
+        new CreateMultipartUploadCommand({
+          Bucket: req.bucket,
+          Key: req.key,
+          ContentType: 'application/gzip',
+          Metadata: req.metadata,
+          ...(req.kmsKeyId ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: req.kmsKeyId } : {}),
+        }),
+      );
+      uploadId = created.UploadId;
+    } catch (err) {
+      if (isNotFound(err)) throw new BucketNotFoundError(req.bucket);
+      throw err;
+    }
+    if (!uploadId) throw new Error(`S3 returned no UploadId for s3://${req.bucket}/${req.key}`);
+    return new MultipartUpload(this.s3, req.bucket, req.key, uploadId, req.concurrency);
+  }
+
+  /**
+   * Aborts unfinished multipart uploads under `prefix`: all of them for an exact key (an
+   * earlier attempt of the same backup, e.g. on a worker that was killed), or those older
+   * than `olderThan` under a prefix. Returns how many were aborted.
+   */
+  async abortUploads(bucket: string, prefix: string, filter: { exactKey?: string; olderThan?: Date }): Promise<number> {
+    let aborted = 0;
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+      );
+      for (const u of page.Uploads ?? []) {
+        const matches = filter.exactKey
+          ? u.Key === filter.exactKey
+          : filter.olderThan !== undefined && u.Initiated !== undefined && u.Initiated < filter.olderThan;
+        if (!matches || !u.Key || !u.UploadId) continue;
+        await this.s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }));
+        aborted++;
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+    return aborted;
+  }
+
+  async putManifest(bucket: string, manifest: SnapshotManifest, kmsKeyId?: string): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: manifestKeyFor(manifest.key),
+        Body: JSON.stringify(manifest, null, 2),
+        ContentType: 'application/json',
+        ...(kmsKeyId ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: kmsKeyId } : {}),
+      }),
+    );
+  }
+
+  async readManifest(bucket: string, snapshotKey: string): Promise<SnapshotManifest | undefined> {
+    try {
+      const res = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: manifestKeyFor(snapshotKey) }));
+      const parsed = JSON.parse(await res.Body!.transformToString('utf8')) as SnapshotManifest;
+      return parsed.format === MANIFEST_FORMAT && parsed.key === snapshotKey ? parsed : undefined;
+    } catch (err) {
+      if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Snapshots under `prefix`, newest first, each with its manifest if it has one. */
+  async listSnapshots(bucket: string, prefix: string): Promise<SnapshotObject[]> {
+    const objects: SnapshotObject[] = [];
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.s3.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/`, Delimiter: '/', ContinuationToken: token }),
+        );
+      } catch (err) {
+        if (isNotFound(err)) throw new BucketNotFoundError(bucket);
+        throw err;
+      }
+      for (const o of page.Contents ?? []) {
+        const takenAt = o.Key ? snapshotTimeOf(o.Key) : undefined;
+        if (!o.Key || !takenAt) continue;
+        objects.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? takenAt, takenAt });
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    objects.sort((a, b) => b.takenAt.getTime() - a.takenAt.getTime());
+    for (const o of objects) {
+      const manifest = await this.readManifest(bucket, o.key);
+      if (manifest) o.manifest = manifest;
+    }
+    return objects;
+  }
+
+  /** Deletes a snapshot and its manifest (S3 DeleteObjects ignores keys that are already gone). */
+  async deleteSnapshot(bucket: string, key: string): Promise<void> {
+    const res = await this.s3.send(
+      new DeleteObjectsCommand({
+        Bucket: bucket,
+        Delete: { Objects: [{ Key: key }, { Key: manifestKeyFor(key) }], Quiet: true },
+      }),
+    );
+    if (res.Errors && res.Errors.length > 0) {
+      const first = res.Errors[0]!;
+      throw new Error(`could not delete s3://${bucket}/${first.Key}: ${first.Code} ${first.Message}`);
+    }
+  }
+}
+
+/**
+ * One multipart upload. Parts go up in order of `addPart` calls with at most `concurrency`
+ * in flight, so memory stays at about (concurrency + 1) parts whatever the snapshot size.
+ */
+export class MultipartUpload {
+  private readonly parts: CompletedPart[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private failure: unknown;
+  private nextPartNumber = 1;
+
+  constructor(
+    private readonly s3: S3Client,
+    readonly bucket: string,
+    readonly key: string,
+    private readonly uploadId: string,
+    private readonly concurrency: number,
+  ) {}
+
+  /** Resolves once the part is queued; waits while `concurrency` parts are in flight. */
+  async addPart(body: Buffer, signal?: AbortSignal): Promise<void> {
+    if (this.failure) throw this.failure;
+    while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);
+    if (this.failure) throw this.failure;
+    const partNumber = this.nextPartNumber++;
+    const upload = this.s3
+      .send(
+        new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, PartNumber: partNumber, Body: body }),
+        { abortSignal: signal },
+      )
+      .then((res) => {
+        this.parts.push({ PartNumber: partNumber, ETag: res.ETag });
+      })
+      .catch((err: unknown) => {
+        this.failure ??= err;
+      })
+      .finally(() => {
+        this.inFlight.delete(upload);
+      });
+    this.inFlight.add(upload);
+  }
+
+  async complete(): Promise<void> {
+    await Promise.all(this.inFlight);
+    if (this.failure) throw this.failure;
+    this.parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
+    await this.s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: this.key,
+        UploadId: this.uploadId,
+        MultipartUpload: { Parts: this.parts },
+      }),
+    );
+  }
+
+  /** Best effort: waits for parts in flight, then aborts so no incomplete upload accumulates. */
+  async abort(): Promise<void> {
+    await Promise.allSettled(this.inFlight);
+    await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId }));
+  }
+}

@@ -1,0 +1,258 @@
+// The one config parser: environment variables plus an optional JSON file listing Vault
+// clusters. Validation collects every problem, so an operator fixes a config in one pass.
+import { existsSync, readFileSync } from 'node:fs';
+import { DEFAULT_TASK_QUEUE } from '../workflows/names';
+
+export type AppRoleCredentialSource =
+  /** Role and secret IDs from environment variables (the seed's External Secret sets these names). */
+  | { source: 'env'; roleIdEnv: string; secretIdEnv: string }
+  /** A Secrets Manager secret holding JSON with APPROLE_ROLE_ID and APPROLE_SECRET_ID, as the seed stores it. */
+  | { source: 'secretsManager'; secretId: string };
+
+export type VaultAuthConfig =
+  | { method: 'approle'; mount: string; credentials: AppRoleCredentialSource }
+  | { method: 'kubernetes'; mount: string; role: string; jwtPath: string }
+  /** A token from an environment variable. vsnap never revokes it: it is the operator's. */
+  | { method: 'token'; tokenEnv: string };
+
+export interface ClusterConfig {
+  name: string;
+  address: string;
+  caCertFile?: string;
+  auth: VaultAuthConfig;
+  storage: { bucket: string; prefix: string; kmsKeyId?: string };
+  retention: { keep: number; maxAgeDays?: number };
+  /** KV v2 mount and path of the canary written before each snapshot (the seed's secret/check_timestamp). */
+  canary: { mount: string; path: string };
+  /** A protected cluster (production) is never a restore target without explicit approval. */
+  protected: boolean;
+}
+
+export interface VsnapConfig {
+  temporal: { address: string; namespace: string; taskQueue: string };
+  aws: { region?: string; s3ForcePathStyle: boolean };
+  /** Multipart part size for snapshot uploads; memory per upload is about 3 parts. */
+  partSizeBytes: number;
+  logLevel: string;
+  clusters: ClusterConfig[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid vsnap configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+const MIN_PART_MIB = 5; // S3's minimum for every part but the last
+
+type Raw = Record<string, unknown>;
+
+/** Reads the worker's configuration from `env` (and the file `VSNAP_CONFIG` names, if any). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): VsnapConfig {
+  const problems: string[] = [];
+  const partMiB = intFrom(env, 'VSNAP_PART_SIZE_MIB', 8, problems);
+  if (partMiB < MIN_PART_MIB) problems.push(`VSNAP_PART_SIZE_MIB must be >= ${MIN_PART_MIB} (S3 minimum part size)`);
+  const logLevel = env.LOG_LEVEL ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL=${logLevel} is not one of ${LOG_LEVELS.join(', ')}`);
+
+  let clusters: ClusterConfig[] = [];
+  const file = env.VSNAP_CONFIG;
+  if (file) {
+    const raw = readConfigFile(file, problems);
+    if (raw) clusters = parseClusters(raw.clusters, `${file}: clusters`, problems);
+  } else {
+    clusters = [clusterFromEnv(env, problems)];
+  }
+
+  const config: VsnapConfig = {
+    temporal: {
+      address: env.TEMPORAL_ADDRESS || '127.0.0.1:7233',
+      namespace: env.TEMPORAL_NAMESPACE || 'default',
+      taskQueue: env.VSNAP_TASK_QUEUE || DEFAULT_TASK_QUEUE,
+    },
+    aws: {
+      ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),
+      s3ForcePathStyle: env.VSNAP_S3_FORCE_PATH_STYLE === 'true',
+    },
+    partSizeBytes: partMiB * 1024 * 1024,
+    logLevel,
+    clusters,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, problems: string[]): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value)) problems.push(`${name}=${raw} must be an integer`);
+  return value;
+}
+
+function readConfigFile(file: string, problems: string[]): Raw | undefined {
+  if (!existsSync(file)) {
+    problems.push(`VSNAP_CONFIG=${file}: no such file; point it at a JSON config (see README "Configuration")`);
+    return undefined;
+  }
+  try {
+    const raw: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) return raw as Raw;
+    problems.push(`${file}: must hold a JSON object with a "clusters" array`);
+  } catch (err) {
+    problems.push(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+  return undefined;
+}
+
+/** The seed's deployment, with no file: one cluster from VAULT_ADDR, BUCKET_NAME and the AppRole env vars. */
+function clusterFromEnv(env: NodeJS.ProcessEnv, problems: string[]): ClusterConfig {
+  const name = env.VSNAP_CLUSTER || 'vault';
+  const raw: Raw = {
+    name,
+    address: env.VAULT_ADDR,
+    caCertFile: env.VAULT_CACERT,
+    auth: authFromEnv(env),
+    storage: { bucket: env.BUCKET_NAME, prefix: env.VSNAP_PREFIX, kmsKeyId: env.VSNAP_KMS_KEY_ID },
+    retention: {
+      keep: env.VSNAP_KEEP ? Number(env.VSNAP_KEEP) : undefined,
+      maxAgeDays: env.VSNAP_MAX_AGE_DAYS ? Number(env.VSNAP_MAX_AGE_DAYS) : undefined,
+    },
+    protected: env.VSNAP_PROTECTED !== 'false',
+  };
+  const before = problems.length;
+  const cluster = parseCluster(raw, 'env', problems);
+  // Name env vars, not JSON fields, in what an operator has to fix.
+  for (let i = before; i < problems.length; i++) {
+    problems[i] = problems[i]!
+      .replace('env: address', 'VAULT_ADDR')
+      .replace('env: storage.bucket', 'BUCKET_NAME')
+      .replace('env: ', 'env ');
+  }
+  return cluster;
+}
+
+function authFromEnv(env: NodeJS.ProcessEnv): Raw {
+  switch (env.VSNAP_AUTH_METHOD || 'approle') {
+    case 'kubernetes':
+      return { method: 'kubernetes', role: env.VSNAP_K8S_ROLE, mount: env.VSNAP_AUTH_MOUNT };
+    case 'token':
+      return { method: 'token' };
+    case 'approle':
+      return env.VSNAP_APPROLE_SECRET_ARN
+        ? { method: 'approle', credentials: { source: 'secretsManager', secretId: env.VSNAP_APPROLE_SECRET_ARN } }
+        : { method: 'approle', credentials: { source: 'env' } };
+    default:
+      return { method: env.VSNAP_AUTH_METHOD };
+  }
+}
+
+function parseClusters(raw: unknown, where: string, problems: string[]): ClusterConfig[] {
+  if (!Array.isArray(raw) || raw.length === 0) {
+    problems.push(`${where} must be a non-empty array of clusters`);
+    return [];
+  }
+  const clusters = raw.map((c, i) => parseCluster(c, `${where}[${i}]`, problems));
+  const seen = new Set<string>();
+  for (const c of clusters) {
+    if (seen.has(c.name)) problems.push(`${where}: cluster name "${c.name}" appears twice; names must be unique`);
+    seen.add(c.name);
+  }
+  return clusters;
+}
+
+function parseCluster(raw: unknown, where: string, problems: string[]): ClusterConfig {
+  const c = (typeof raw === 'object' && raw !== null ? raw : {}) as Raw;
+  const str = (value: unknown, field: string, hint: string): string => {
+    if (typeof value === 'string' && value.length > 0) return value;
+    problems.push(`${where}: ${field} is required (${hint})`);
+    return '';
+  };
+  const name = str(c.name, 'name', 'a short lowercase name such as "prod"');
+  if (name && !NAME.test(name)) problems.push(`${where}: name "${name}" must be lowercase letters, digits and dashes`);
+  const address = str(c.address, 'address', 'the Vault API address, e.g. https://vault.example.com:8200');
+  if (address && !/^https?:\/\/[^/]+/.test(address)) {
+    problems.push(`${where}: address "${address}" must be an http(s) URL such as https://vault.example.com:8200`);
+  }
+  const storage = (c.storage ?? {}) as Raw;
+  const bucket = str(storage.bucket, 'storage.bucket', 'the S3 bucket that holds snapshots');
+  const prefix = typeof storage.prefix === 'string' && storage.prefix ? storage.prefix.replace(/\/+$/, '') : `vsnap/${name}`;
+  const retention = (c.retention ?? {}) as Raw;
+  const keep = retention.keep ?? 28;
+  if (!Number.isInteger(keep) || (keep as number) < 1) {
+    problems.push(`${where}: retention.keep must be an integer >= 1, got ${JSON.stringify(keep)}`);
+  }
+  const maxAgeDays = retention.maxAgeDays;
+  if (maxAgeDays !== undefined && !(typeof maxAgeDays === 'number' && maxAgeDays > 0)) {
+    problems.push(`${where}: retention.maxAgeDays must be a number > 0, got ${JSON.stringify(maxAgeDays)}`);
+  }
+  const canary = (c.canary ?? {}) as Raw;
+  const caCertFile = typeof c.caCertFile === 'string' && c.caCertFile ? c.caCertFile : undefined;
+  if (caCertFile && !existsSync(caCertFile)) problems.push(`${where}: caCertFile ${caCertFile} does not exist`);
+  return {
+    name,
+    address,
+    ...(caCertFile ? { caCertFile } : {}),
+    auth: parseAuth(c.auth, `${where}: auth`, problems),
+    storage: {
+      bucket,
+      prefix,
+      ...(typeof storage.kmsKeyId === 'string' && storage.kmsKeyId ? { kmsKeyId: storage.kmsKeyId } : {}),
+    },
+    retention: { keep: keep as number, ...(maxAgeDays !== undefined ? { maxAgeDays: maxAgeDays as number } : {}) },
+    canary: {
+      mount: typeof canary.mount === 'string' ? canary.mount : 'secret',
+      path: typeof canary.path === 'string' ? canary.path : 'check_timestamp',
+    },
+    protected: c.protected === true,
+  };
+}
+
+function parseAuth(raw: unknown, where: string, problems: string[]): VaultAuthConfig {
+  const a = (typeof raw === 'object' && raw !== null ? raw : {}) as Raw;
+  const mount = (fallback: string) => (typeof a.mount === 'string' && a.mount ? a.mount : fallback);
+  switch (a.method) {
+    case 'approle': {
+      const creds = (a.credentials ?? { source: 'env' }) as Raw;
+      if (creds.source === 'secretsManager') {
+        if (typeof creds.secretId !== 'string' || !creds.secretId) {
+          problems.push(`${where}.credentials.secretId is required: the Secrets Manager secret name or ARN`);
+        }
+        return { method: 'approle', mount: mount('approle'), credentials: { source: 'secretsManager', secretId: String(creds.secretId ?? '') } };
+      }
+      if (creds.source !== 'env') {
+        problems.push(`${where}.credentials.source must be "env" or "secretsManager", got ${JSON.stringify(creds.source)}`);
+      }
+      return {
+        method: 'approle',
+        mount: mount('approle'),
+        credentials: {
+          source: 'env',
+          roleIdEnv: typeof creds.roleIdEnv === 'string' ? creds.roleIdEnv : 'APPROLE_ROLE_ID',
+          secretIdEnv: typeof creds.secretIdEnv === 'string' ? creds.secretIdEnv : 'APPROLE_SECRET_ID',
+        },
+      };
+    }
+    case 'kubernetes':
+      if (typeof a.role !== 'string' || !a.role) problems.push(`${where}.role is required for Kubernetes auth (the Vault role name)`);
+      return {
+        method: 'kubernetes',
+        mount: mount('kubernetes'),
+        role: String(a.role ?? ''),
+        jwtPath: typeof a.jwtPath === 'string' ? a.jwtPath : '/var/run/secrets/kubernetes.io/serviceaccount/token',
+      };
+    case 'token':
+      return { method: 'token', tokenEnv: typeof a.tokenEnv === 'string' ? a.tokenEnv : 'VAULT_TOKEN' };
+    default:
+      problems.push(`${where}.method must be one of approle, kubernetes, token; got ${JSON.stringify(a.method)}`);
+      return { method: 'token', tokenEnv: 'VAULT_TOKEN' };
+  }
+}
+
+/** Looks a cluster up by name; undefined picks the first configured one. */
+export function findCluster(config: Pick<VsnapConfig, 'clusters'>, name: string | undefined): ClusterConfig | undefined {
+  return name === undefined ? config.clusters[0] : config.clusters.find((c) => c.name === name);
+}

@@ -1,0 +1,56 @@
+// Wires config, AWS clients, logger and activities into a Temporal worker. Used by the worker
+// entry point and by the tests (which run the same worker against the local stack).
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { createActivities } from '../activities';
+import { SnapshotStore } from '../activities/storage/snapshot-store';
+import { createAwsClients, type AwsClients } from './aws-clients';
+import type { VsnapConfig } from './config';
+
+export interface VsnapWorker {
+  worker: Worker;
+  connection: NativeConnection;
+  aws: AwsClients;
+  /** Stops polling, waits for in-flight work, closes connections. */
+  shutdown(): Promise<void>;
+}
+
+export interface CreateWorkerOptions {
+  config: VsnapConfig;
+  logger: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** A pre-built workflow bundle (production image); otherwise workflows are bundled at start. */
+  workflowBundlePath?: string;
+}
+
+export async function createVsnapWorker(options: CreateWorkerOptions): Promise<VsnapWorker> {
+  const { config, logger } = options;
+  const aws = createAwsClients(config);
+  const activities = createActivities({
+    config,
+    store: new SnapshotStore(aws.s3),
+    secretsManager: aws.secretsManager,
+    logger,
+    env: options.env ?? process.env,
+  });
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities,
+    ...(options.workflowBundlePath
+      ? { workflowBundle: { codePath: options.workflowBundlePath } }
+      : { workflowsPath: require.resolve('../workflows') }),
+  });
+  return {
+    worker,
+    connection,
+    aws,
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await connection.close().catch(() => undefined);
+      aws.destroy();
+    },
+  };
+}

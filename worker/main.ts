@@ -1,0 +1,37 @@
+// The worker process: `npm run worker` (or the container's entry point).
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { ConfigError, loadConfig } from './config';
+import { createVsnapWorker } from './create-worker';
+import { createLogger } from './logger';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  // Temporal SDK logs go through pino too, so one JSON stream carries everything.
+  Runtime.install({
+    logger: new DefaultLogger('WARN', (entry) => {
+      logger[entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : 'info']({ sdk: entry.meta }, entry.message);
+    }),
+  });
+  const { worker, shutdown } = await createVsnapWorker({
+    config,
+    logger,
+    ...(process.env.VSNAP_WORKFLOW_BUNDLE ? { workflowBundlePath: process.env.VSNAP_WORKFLOW_BUNDLE } : {}),
+  });
+  logger.info(
+    { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, clusters: config.clusters.map((c) => c.name) },
+    'vsnap worker started',
+  );
+  await worker.run();
+  await shutdown();
+  logger.info('vsnap worker stopped');
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  console.error(`vsnap worker failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,87 @@
+// The backup workflow: plan → canary → snapshot stream into S3 (validated) → retention.
+// Deterministic orchestration only; every side effect is an activity. Vault tokens never
+// cross activity boundaries, so none appears in this workflow's history.
+import { defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { BackupPlan, RetentionResult } from '../activities/backup-activities';
+import { type BackupInput, parseBackupInput } from './backup-input';
+
+export interface BackupResult {
+  cluster: string;
+  bucket: string;
+  key: string;
+  size: number;
+  sha256: string;
+  raftIndex: number;
+  raftTerm: number;
+  canaryValue: number;
+  durationSeconds: number;
+  retention: RetentionResult;
+}
+
+export interface BackupProgress {
+  step: 'plan' | 'canary' | 'snapshot' | 'retention' | 'done';
+  cluster?: string;
+}
+
+export const backupProgressQuery = defineQuery<BackupProgress>('progress');
+
+// Plan, canary and retention are short calls: retry transient failures a few times quickly.
+const quick = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+});
+
+// The snapshot stream can run for a long time; the heartbeat timeout detects a dead worker
+// long before startToClose would, and a retry starts a fresh snapshot.
+const stream = proxyActivities<Activities>({
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '60s',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 3 },
+});
+
+export async function backup(input: BackupInput = {}): Promise<BackupResult> {
+  const request = parseBackupInput(input);
+  const progress: BackupProgress = { step: 'plan' };
+  setHandler(backupProgressQuery, () => progress);
+  const info = workflowInfo();
+  const startedAtMs = info.startTime.getTime();
+
+  const plan: BackupPlan = await quick.planBackup({ ...(request.cluster ? { cluster: request.cluster } : {}) });
+  progress.cluster = plan.cluster;
+
+  progress.step = 'canary';
+  const canary = await quick.writeCanary({ cluster: plan.cluster, workflowId: info.workflowId });
+
+  progress.step = 'snapshot';
+  const snapshot = await stream.streamSnapshotToS3({
+    cluster: plan.cluster,
+    startedAtMs,
+    workflowId: info.workflowId,
+    runId: info.runId,
+    canary,
+  });
+
+  progress.step = 'retention';
+  const retention = await quick.applyRetention({
+    cluster: plan.cluster,
+    ...(request.keep !== undefined ? { keep: request.keep } : {}),
+    ...(request.maxAgeDays !== undefined ? { maxAgeDays: request.maxAgeDays } : {}),
+    protectKey: snapshot.key,
+  });
+
+  progress.step = 'done';
+  return {
+    cluster: plan.cluster,
+    bucket: snapshot.bucket,
+    key: snapshot.key,
+    size: snapshot.size,
+    sha256: snapshot.sha256,
+    raftIndex: snapshot.raftIndex,
+    raftTerm: snapshot.raftTerm,
+    canaryValue: canary.value,
+    // Workflow time (Date.now inside a workflow is Temporal's deterministic clock).
+    durationSeconds: (Date.now() - startedAtMs) / 1000,
+    retention,
+  };
+}

@@ -1,0 +1,3 @@
+// Every workflow the worker registers. Workflow type names are the exported function names
+// (see names.ts).
+export { backup } from './backup';
