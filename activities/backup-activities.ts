@@ -48,7 +48,11 @@ export function createBackupActivities(deps: ActivityDeps) {
       return await fn(session);
     } finally {
       const outcome = await session.revoke();
-      if (outcome.error) deps.logger.warn({ cluster: cluster.name, error: outcome.error }, 'could not revoke Vault token; it expires with its TTL');
+      if (outcome.error)
+        deps.logger.warn(
+          { cluster: cluster.name, error: outcome.error },
+          'could not revoke Vault token; it expires with its TTL',
+        );
     }
   }
 
@@ -224,7 +228,10 @@ export function createBackupActivities(deps: ActivityDeps) {
           olderThan: new Date(now.getTime() - STALE_UPLOAD_MS),
         });
         if (expired.length > 0) {
-          deps.logger.info({ cluster: cluster.name, deleted: expired.map((s) => s.key) }, 'retention deleted snapshots');
+          deps.logger.info(
+            { cluster: cluster.name, deleted: expired.map((s) => s.key) },
+            'retention deleted snapshots',
+          );
         }
         return { deleted: expired.map((s) => s.key), remaining: snapshots.length - expired.length, abortedUploads };
       });

@@ -32,7 +32,8 @@ export function toActivityFailure(err: unknown, options: FailureOptions = {}): u
     );
   }
   if (err instanceof BucketNotFoundError) return failure(FailureType.BucketNotFound, err.message);
-  if (err instanceof ArchiveInvalidError) return failure(FailureType.ArchiveInvalid, err.message, !options.archiveRetryable);
+  if (err instanceof ArchiveInvalidError)
+    return failure(FailureType.ArchiveInvalid, err.message, !options.archiveRetryable);
   if (err instanceof Error) {
     // Retryable as is, but never with a message that could carry a secret.
     err.message = scrubSecrets(err.message);

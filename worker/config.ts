@@ -127,7 +127,7 @@ function clusterFromEnv(env: NodeJS.ProcessEnv, problems: string[]): ClusterConf
   const cluster = parseCluster(raw, 'env', problems);
   // Name env vars, not JSON fields, in what an operator has to fix.
   for (let i = before; i < problems.length; i++) {
-    problems[i] = problems[i]!
+    problems[i] = problems[i]
       .replace('env: address', 'VAULT_ADDR')
       .replace('env: storage.bucket', 'BUCKET_NAME')
       .replace('env: ', 'env ');
@@ -179,7 +179,8 @@ function parseCluster(raw: unknown, where: string, problems: string[]): ClusterC
   }
   const storage = (c.storage ?? {}) as Raw;
   const bucket = str(storage.bucket, 'storage.bucket', 'the S3 bucket that holds snapshots');
-  const prefix = typeof storage.prefix === 'string' && storage.prefix ? storage.prefix.replace(/\/+$/, '') : `vsnap/${name}`;
+  const prefix =
+    typeof storage.prefix === 'string' && storage.prefix ? storage.prefix.replace(/\/+$/, '') : `vsnap/${name}`;
   const retention = (c.retention ?? {}) as Raw;
   const keep = retention.keep ?? 28;
   if (!Number.isInteger(keep) || (keep as number) < 1) {
@@ -221,10 +222,16 @@ function parseAuth(raw: unknown, where: string, problems: string[]): VaultAuthCo
         if (typeof creds.secretId !== 'string' || !creds.secretId) {
           problems.push(`${where}.credentials.secretId is required: the Secrets Manager secret name or ARN`);
         }
-        return { method: 'approle', mount: mount('approle'), credentials: { source: 'secretsManager', secretId: String(creds.secretId ?? '') } };
+        return {
+          method: 'approle',
+          mount: mount('approle'),
+          credentials: { source: 'secretsManager', secretId: typeof creds.secretId === 'string' ? creds.secretId : '' },
+        };
       }
       if (creds.source !== 'env') {
-        problems.push(`${where}.credentials.source must be "env" or "secretsManager", got ${JSON.stringify(creds.source)}`);
+        problems.push(
+          `${where}.credentials.source must be "env" or "secretsManager", got ${JSON.stringify(creds.source)}`,
+        );
       }
       return {
         method: 'approle',
@@ -237,11 +244,12 @@ function parseAuth(raw: unknown, where: string, problems: string[]): VaultAuthCo
       };
     }
     case 'kubernetes':
-      if (typeof a.role !== 'string' || !a.role) problems.push(`${where}.role is required for Kubernetes auth (the Vault role name)`);
+      if (typeof a.role !== 'string' || !a.role)
+        problems.push(`${where}.role is required for Kubernetes auth (the Vault role name)`);
       return {
         method: 'kubernetes',
         mount: mount('kubernetes'),
-        role: String(a.role ?? ''),
+        role: typeof a.role === 'string' ? a.role : '',
         jwtPath: typeof a.jwtPath === 'string' ? a.jwtPath : '/var/run/secrets/kubernetes.io/serviceaccount/token',
       };
     case 'token':
@@ -253,6 +261,9 @@ function parseAuth(raw: unknown, where: string, problems: string[]): VaultAuthCo
 }
 
 /** Looks a cluster up by name; undefined picks the first configured one. */
-export function findCluster(config: Pick<VsnapConfig, 'clusters'>, name: string | undefined): ClusterConfig | undefined {
+export function findCluster(
+  config: Pick<VsnapConfig, 'clusters'>,
+  name: string | undefined,
+): ClusterConfig | undefined {
   return name === undefined ? config.clusters[0] : config.clusters.find((c) => c.name === name);
 }

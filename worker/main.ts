@@ -1,4 +1,5 @@
 // The worker process: `npm run worker` (or the container's entry point).
+import './quiet-sdk-warnings';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig } from './config';
 import { createVsnapWorker } from './create-worker';
@@ -10,7 +11,10 @@ async function main(): Promise<void> {
   // Temporal SDK logs go through pino too, so one JSON stream carries everything.
   Runtime.install({
     logger: new DefaultLogger('WARN', (entry) => {
-      logger[entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : 'info']({ sdk: entry.meta }, entry.message);
+      const fields = { sdk: entry.meta };
+      if (entry.level === 'ERROR') logger.error(fields, entry.message);
+      else if (entry.level === 'WARN') logger.warn(fields, entry.message);
+      else logger.info(fields, entry.message);
     }),
   });
   const { worker, shutdown } = await createVsnapWorker({
@@ -19,7 +23,11 @@ async function main(): Promise<void> {
     ...(process.env.VSNAP_WORKFLOW_BUNDLE ? { workflowBundlePath: process.env.VSNAP_WORKFLOW_BUNDLE } : {}),
   });
   logger.info(
-    { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, clusters: config.clusters.map((c) => c.name) },
+    {
+      taskQueue: config.temporal.taskQueue,
+      namespace: config.temporal.namespace,
+      clusters: config.clusters.map((c) => c.name),
+    },
     'vsnap worker started',
   );
   await worker.run();

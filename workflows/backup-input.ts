@@ -28,7 +28,9 @@ export function parseBackupInput(raw: unknown): BackupInput {
   }
   const { cluster, keep, maxAgeDays } = fields;
   if (cluster !== undefined && (typeof cluster !== 'string' || !CLUSTER_NAME.test(cluster))) {
-    problems.push(`"cluster" must be a cluster name (lowercase letters, digits, dashes), got ${JSON.stringify(cluster)}`);
+    problems.push(
+      `"cluster" must be a cluster name (lowercase letters, digits, dashes), got ${JSON.stringify(cluster)}`,
+    );
   }
   if (keep !== undefined && !(Number.isInteger(keep) && (keep as number) >= 1)) {
     problems.push(`"keep" must be an integer >= 1 (the newest snapshot is always kept), got ${JSON.stringify(keep)}`);

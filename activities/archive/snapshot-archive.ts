@@ -136,7 +136,7 @@ function parseSha256Sums(text: string): Map<string, string> {
     if (!line.trim()) continue;
     const match = /^([0-9a-f]{64})\s+\*?(.+)$/.exec(line.trim());
     if (!match) throw new ArchiveInvalidError(`SHA256SUMS has a malformed line: ${JSON.stringify(line.slice(0, 80))}`);
-    sums.set(match[2]!, match[1]!);
+    sums.set(match[2], match[1]);
   }
   return sums;
 }

@@ -7,7 +7,10 @@ const SNAPSHOT_NAME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})-(\d{2})Z\.snap$/
 
 /** `PREFIX/2026-11-28T01-22-33Z.snap` for a backup that started at `startedAt`. */
 export function snapshotKeyFor(prefix: string, startedAt: Date): string {
-  const stamp = startedAt.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '-');
+  const stamp = startedAt
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/:/g, '-');
   return `${prefix}/${stamp}.snap`;
 }
 

@@ -36,7 +36,10 @@ export interface SnapshotObject {
 }
 
 function isNotFound(err: unknown): boolean {
-  return err instanceof S3ServiceException && (err.name === 'NoSuchBucket' || err.name === 'NotFound' || err.$metadata.httpStatusCode === 404);
+  return (
+    err instanceof S3ServiceException &&
+    (err.name === 'NoSuchBucket' || err.name === 'NotFound' || err.$metadata.httpStatusCode === 404)
+  );
 }
 
 export class SnapshotStore {
@@ -89,7 +92,12 @@ export class SnapshotStore {
     let uploadIdMarker: string | undefined;
     do {
       const page = await this.s3.send(
-        new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+        new ListMultipartUploadsCommand({
+          Bucket: bucket,
+          Prefix: prefix,
+          KeyMarker: keyMarker,
+          UploadIdMarker: uploadIdMarker,
+        }),
       );
       for (const u of page.Uploads ?? []) {
         const matches = filter.exactKey
@@ -123,7 +131,8 @@ export class SnapshotStore {
       const parsed = JSON.parse(await res.Body!.transformToString('utf8')) as SnapshotManifest;
       return parsed.format === MANIFEST_FORMAT && parsed.key === snapshotKey ? parsed : undefined;
     } catch (err) {
-      if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404)) return undefined;
+      if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404))
+        return undefined;
       throw err;
     }
   }
@@ -166,7 +175,7 @@ export class SnapshotStore {
       }),
     );
     if (res.Errors && res.Errors.length > 0) {
-      const first = res.Errors[0]!;
+      const first = res.Errors[0];
       throw new Error(`could not delete s3://${bucket}/${first.Key}: ${first.Code} ${first.Message}`);
     }
   }
@@ -179,7 +188,7 @@ export class SnapshotStore {
 export class MultipartUpload {
   private readonly parts: CompletedPart[] = [];
   private readonly inFlight = new Set<Promise<void>>();
-  private failure: unknown;
+  private failure: Error | undefined;
   private nextPartNumber = 1;
 
   constructor(
@@ -192,20 +201,26 @@ export class MultipartUpload {
 
   /** Resolves once the part is queued; waits while `concurrency` parts are in flight. */
   async addPart(body: Buffer, signal?: AbortSignal): Promise<void> {
-    if (this.failure) throw this.failure;
+    this.throwIfFailed();
     while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);
-    if (this.failure) throw this.failure;
+    this.throwIfFailed();
     const partNumber = this.nextPartNumber++;
     const upload = this.s3
       .send(
-        new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, PartNumber: partNumber, Body: body }),
+        new UploadPartCommand({
+          Bucket: this.bucket,
+          Key: this.key,
+          UploadId: this.uploadId,
+          PartNumber: partNumber,
+          Body: body,
+        }),
         { abortSignal: signal },
       )
       .then((res) => {
         this.parts.push({ PartNumber: partNumber, ETag: res.ETag });
       })
       .catch((err: unknown) => {
-        this.failure ??= err;
+        this.failure ??= err instanceof Error ? err : new Error(String(err));
       })
       .finally(() => {
         this.inFlight.delete(upload);
@@ -213,9 +228,13 @@ export class MultipartUpload {
     this.inFlight.add(upload);
   }
 
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+
   async complete(): Promise<void> {
     await Promise.all(this.inFlight);
-    if (this.failure) throw this.failure;
+    this.throwIfFailed();
     this.parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
     await this.s3.send(
       new CompleteMultipartUploadCommand({
@@ -230,6 +249,8 @@ export class MultipartUpload {
   /** Best effort: waits for parts in flight, then aborts so no incomplete upload accumulates. */
   async abort(): Promise<void> {
     await Promise.allSettled(this.inFlight);
-    await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId }));
+    await this.s3.send(
+      new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId }),
+    );
   }
 }

@@ -23,7 +23,10 @@ export interface ActiveNode {
 export async function resolveActiveNode(configured: VaultHttp, caCert?: string): Promise<ActiveNode> {
   const health = await configured.health();
   if (!health.initialized) {
-    throw new VaultUnavailableError(`Vault at ${configured.address} is not initialised; run "vault operator init" first`, 'uninitialized');
+    throw new VaultUnavailableError(
+      `Vault at ${configured.address} is not initialised; run "vault operator init" first`,
+      'uninitialized',
+    );
   }
   if (health.sealed) {
     throw new VaultUnavailableError(

@@ -41,9 +41,11 @@ export async function loginToVault(cluster: ClusterConfig, vault: VaultHttp, dep
   if (auth.method === 'token') {
     const token = deps.env[auth.tokenEnv];
     if (!token) {
-      throw new CredentialsUnavailableError(`cluster ${cluster.name}: token auth needs ${auth.tokenEnv} set in the worker's environment`);
+      throw new CredentialsUnavailableError(
+        `cluster ${cluster.name}: token auth needs ${auth.tokenEnv} set in the worker's environment`,
+      );
     }
-    return { token, revoke: async () => ({ revoked: false }) };
+    return { token, revoke: () => Promise.resolve({ revoked: false }) };
   }
 
   let path: string;
@@ -56,7 +58,9 @@ export async function loginToVault(cluster: ClusterConfig, vault: VaultHttp, dep
     what = `AppRole login (auth/${auth.mount}, credentials from ${describeSource(auth.credentials)})`;
   } else {
     const jwt = await readFile(auth.jwtPath, 'utf8').catch(() => {
-      throw new CredentialsUnavailableError(`cluster ${cluster.name}: cannot read the service account token at ${auth.jwtPath}`);
+      throw new CredentialsUnavailableError(
+        `cluster ${cluster.name}: cannot read the service account token at ${auth.jwtPath}`,
+      );
     });
     path = `/auth/${auth.mount}/login`;
     body = { role: auth.role, jwt: jwt.trim() };
@@ -89,7 +93,9 @@ export async function loginToVault(cluster: ClusterConfig, vault: VaultHttp, dep
 }
 
 function describeSource(source: AppRoleCredentialSource): string {
-  return source.source === 'env' ? `env ${source.roleIdEnv}/${source.secretIdEnv}` : `Secrets Manager ${source.secretId}`;
+  return source.source === 'env'
+    ? `env ${source.roleIdEnv}/${source.secretIdEnv}`
+    : `Secrets Manager ${source.secretId}`;
 }
 
 async function appRoleCredentials(

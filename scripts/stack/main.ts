@@ -3,9 +3,26 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { aws, baoClusters, configFile, envFile, ports, SEAL_TYPES, type SealType, stackDir } from './layout';
-import { baoAddress, baoProcess, ensureBao, isBaoRunning, readInit, seedDrill, seedProd, workingRootToken } from './openbao';
+import {
+  baoAddress,
+  baoProcess,
+  ensureBao,
+  isBaoRunning,
+  readInit,
+  seedDrill,
+  seedProd,
+  workingRootToken,
+} from './openbao';
 import { runningPid, stopProcess } from './processes';
-import { ensureMoto, ensureTemporal, motoEndpoint, motoProcess, seedAws, temporalAddress, temporalProcess } from './services';
+import {
+  ensureMoto,
+  ensureTemporal,
+  motoEndpoint,
+  motoProcess,
+  seedAws,
+  temporalAddress,
+  temporalProcess,
+} from './services';
 
 const USAGE = `usage: stack.sh up [--seal shamir|static] | down [--purge] | status
 

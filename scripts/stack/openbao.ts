@@ -89,7 +89,11 @@ export function baoProcess(name: BaoClusterName): ServerProcess {
 }
 
 /** Starts (if needed), initialises (first time), and unseals one OpenBao server. */
-export async function ensureBao(name: BaoClusterName, seal: SealType, unsealCandidates: () => BaoInit[]): Promise<BaoInit> {
+export async function ensureBao(
+  name: BaoClusterName,
+  seal: SealType,
+  unsealCandidates: () => BaoInit[],
+): Promise<BaoInit> {
   const dir = baoDir(name);
   mkdirSync(join(dir, 'data'), { recursive: true });
   if (seal === 'static' && !existsSync(staticKeyFile())) {
@@ -123,10 +127,14 @@ export async function ensureBao(name: BaoClusterName, seal: SealType, unsealCand
   if (!init) throw new Error(`openbao-${name} is initialised but ${dir}/init.json is missing; run stack:down --purge`);
 
   if (seal === 'shamir') await unsealWithFirstMatchingKeys(name, vault, [init, ...unsealCandidates()]);
-  await waitUntil(`openbao-${name} (active and unsealed)`, async () => {
-    const h = await vault.health();
-    return !h.sealed && !h.standby;
-  }, { timeoutMs: 30_000, log: logFile(proc) });
+  await waitUntil(
+    `openbao-${name} (active and unsealed)`,
+    async () => {
+      const h = await vault.health();
+      return !h.sealed && !h.standby;
+    },
+    { timeoutMs: 30_000, log: logFile(proc) },
+  );
   return init;
 }
 
@@ -134,7 +142,11 @@ export async function ensureBao(name: BaoClusterName, seal: SealType, unsealCand
  * A drill cluster that received a forced restore carries the source cluster's keyring, so
  * its own keys no longer unseal it. Try each known key set in turn.
  */
-async function unsealWithFirstMatchingKeys(name: BaoClusterName, vault: VaultHttp, candidates: BaoInit[]): Promise<void> {
+async function unsealWithFirstMatchingKeys(
+  name: BaoClusterName,
+  vault: VaultHttp,
+  candidates: BaoInit[],
+): Promise<void> {
   for (const candidate of candidates.filter((c) => c.seal === 'shamir')) {
     if (!(await vault.health()).sealed) return;
     await vault.request('unseal reset', { method: 'PUT', path: '/sys/unseal', json: { reset: true } });
@@ -146,7 +158,8 @@ async function unsealWithFirstMatchingKeys(name: BaoClusterName, vault: VaultHtt
       // Wrong key set: reset and try the next.
     }
   }
-  if ((await vault.health()).sealed) throw new Error(`openbao-${name}: no known key set unseals it; run stack:down --purge`);
+  if ((await vault.health()).sealed)
+    throw new Error(`openbao-${name}: no known key set unseals it; run stack:down --purge`);
 }
 
 /** Finds which known root token works on a cluster (a drill may hold prod's after a restore). */
@@ -154,7 +167,11 @@ export async function workingRootToken(name: BaoClusterName, candidates: BaoInit
   const vault = new VaultHttp({ address: baoAddress(name), timeoutMs: 5_000 });
   for (const candidate of candidates) {
     try {
-      await vault.request('token lookup', { method: 'GET', path: '/auth/token/lookup-self', token: candidate.rootToken });
+      await vault.request('token lookup', {
+        method: 'GET',
+        path: '/auth/token/lookup-self',
+        token: candidate.rootToken,
+      });
       return candidate.rootToken;
     } catch {
       // not this one
@@ -184,7 +201,12 @@ export async function seedProd(rootToken: string): Promise<AppRoleCredentials> {
   const vault = new VaultHttp({ address: baoAddress('prod'), timeoutMs: 10_000 });
   const as = { token: rootToken };
   await idempotent(
-    vault.request('enable KV v2', { method: 'POST', path: '/sys/mounts/secret', json: { type: 'kv', options: { version: '2' } }, ...as }),
+    vault.request('enable KV v2', {
+      method: 'POST',
+      path: '/sys/mounts/secret',
+      json: { type: 'kv', options: { version: '2' } },
+      ...as,
+    }),
     /already in use/,
   );
   await idempotent(
@@ -192,7 +214,12 @@ export async function seedProd(rootToken: string): Promise<AppRoleCredentials> {
     /already in use/,
   );
   const policy = readFileSync(join(repoRoot, 'deploy', 'vault', 'snapshot-agent-policy.hcl'), 'utf8');
-  await vault.request('write policy', { method: 'PUT', path: '/sys/policies/acl/snapshot-agent', json: { policy }, ...as });
+  await vault.request('write policy', {
+    method: 'PUT',
+    path: '/sys/policies/acl/snapshot-agent',
+    json: { policy },
+    ...as,
+  });
   await vault.request('write AppRole role', {
     method: 'POST',
     path: '/auth/approle/role/snapshot-agent',
@@ -231,7 +258,12 @@ export async function seedDrill(rootToken: string): Promise<void> {
   const vault = new VaultHttp({ address: baoAddress('drill'), timeoutMs: 10_000 });
   const as = { token: rootToken };
   await idempotent(
-    vault.request('enable KV v2', { method: 'POST', path: '/sys/mounts/secret', json: { type: 'kv', options: { version: '2' } }, ...as }),
+    vault.request('enable KV v2', {
+      method: 'POST',
+      path: '/sys/mounts/secret',
+      json: { type: 'kv', options: { version: '2' } },
+      ...as,
+    }),
     /already in use/,
   );
 }

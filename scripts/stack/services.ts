@@ -122,7 +122,10 @@ export async function seedAws(secrets: {
       await s3.send(new HeadBucketCommand({ Bucket: aws.bucket }));
     } catch {
       await s3.send(
-        new CreateBucketCommand({ Bucket: aws.bucket, CreateBucketConfiguration: { LocationConstraint: aws.region as BucketLocationConstraint } }),
+        new CreateBucketCommand({
+          Bucket: aws.bucket,
+          CreateBucketConfiguration: { LocationConstraint: aws.region as BucketLocationConstraint },
+        }),
       );
     }
     let kmsKeyId: string;

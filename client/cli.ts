@@ -1,0 +1,55 @@
+// What every vsnap command shares: the command shape, exit codes, usage errors and the
+// connection flags (named as in the Temporal CLI).
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export const ExitCode = { ok: 0, runFailed: 1, usage: 2 } as const;
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface Command {
+  name: string;
+  synopsis: string;
+  help: string;
+  run(argv: string[]): Promise<number>;
+}
+
+export const CONNECTION_OPTIONS = {
+  address: { type: 'string' },
+  namespace: { type: 'string' },
+  'task-queue': { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies ParseArgsConfig['options'];
+
+export const CONNECTION_HELP = `Connection (as in the temporal CLI):
+  --address HOST:PORT   Temporal frontend (env TEMPORAL_ADDRESS, default 127.0.0.1:7233)
+  --namespace NAME      Temporal namespace (env TEMPORAL_NAMESPACE, default "default")
+  --task-queue NAME     vsnap worker task queue (env VSNAP_TASK_QUEUE, default "vsnap")
+  TLS and Temporal Cloud: env TEMPORAL_API_KEY, or TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY.
+
+Output:
+  --json                machine-readable JSON on stdout
+  -h, --help            this help`;
+
+/** parseArgs with errors turned into UsageErrors that name the command. */
+export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options']>>(
+  command: string,
+  argv: string[],
+  options: T,
+  allowPositionals = false,
+) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+  } catch (err) {
+    throw new UsageError(`vsnap ${command}: ${(err as Error).message}; see "vsnap ${command} --help"`);
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}

@@ -1,0 +1,45 @@
+// The vsnap CLI: `vsnap <command> [flags]`. One file per command under commands/.
+import '../worker/quiet-sdk-warnings';
+import { backupCommand } from './commands/backup';
+import { type Command, ExitCode, UsageError } from './cli';
+
+const COMMANDS: Command[] = [backupCommand];
+
+function usage(): string {
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.synopsis}`);
+  return `Usage: vsnap <command> [flags]
+
+Durable, verifiable backups of Vault/OpenBao Raft storage, run as Temporal workflows.
+
+Commands:
+${lines.join('\n')}
+
+Run "vsnap <command> --help" for a command's flags and examples.`;
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? ExitCode.ok : ExitCode.usage;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    console.error(`vsnap: unknown command "${name}"\n\n${usage()}`);
+    return ExitCode.usage;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(err.message);
+      return ExitCode.usage;
+    }
+    console.error(`vsnap ${name}: ${err instanceof Error ? err.message : String(err)}`);
+    return ExitCode.runFailed;
+  }
+}
+
+if (require.main === module) {
+  void runCli(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -1,0 +1,44 @@
+// Lint rules after Temporal's samples: type-aware, no floating promises, and no Node
+// built-ins (or other I/O) in workflow code, which must stay deterministic.
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', '.tools/', '.stack/', 'dist/', 'bin/', 'eslint.config.mjs'] },
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'Workflow code must be deterministic: no Node built-ins.' },
+            {
+              group: [
+                '@aws-sdk/*',
+                'node-vault',
+                'pino',
+                '@temporalio/worker',
+                '@temporalio/client',
+                '@temporalio/activity',
+              ],
+              message: 'Workflow code must not do I/O; call an activity.',
+            },
+          ],
+          paths: ['fs', 'http', 'https', 'crypto', 'child_process', 'net', 'os'].map((name) => ({
+            name,
+            message: 'Workflow code must be deterministic: no Node built-ins.',
+          })),
+        },
+      ],
+    },
+  },
+);
