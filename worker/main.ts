@@ -17,7 +17,7 @@ async function main(): Promise<void> {
       else logger.info(fields, entry.message);
     }),
   });
-  const { worker, shutdown } = await createVsnapWorker({
+  const vsnap = await createVsnapWorker({
     config,
     logger,
     ...(process.env.VSNAP_WORKFLOW_BUNDLE ? { workflowBundlePath: process.env.VSNAP_WORKFLOW_BUNDLE } : {}),
@@ -30,8 +30,8 @@ async function main(): Promise<void> {
     },
     'vsnap worker started',
   );
-  await worker.run();
-  await shutdown();
+  await vsnap.worker.run();
+  await vsnap.shutdown();
   logger.info('vsnap worker stopped');
 }
 
