@@ -2,7 +2,6 @@
 // with validation, and retention. Each activity that talks to Vault logs in at its start and
 // revokes its token in `finally`, so a token never crosses an activity boundary.
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { Context } from '@temporalio/activity';
 import { SnapshotArchiveValidator } from './archive/snapshot-archive';
 import { type ActivityDeps, clusterOrFail, vaultFor } from './deps';
@@ -137,9 +136,7 @@ export function createBackupActivities(deps: ActivityDeps) {
               for await (const chunk of source as AsyncIterable<Buffer>) {
                 hash.update(chunk);
                 size += chunk.length;
-                if (!validator.input.write(chunk)) {
-                  await Promise.race([once(validator.input, 'drain'), validator.facts]);
-                }
+                if (!validator.input.write(chunk)) await validator.drained();
                 pending.push(chunk);
                 pendingSize += chunk.length;
                 if (pendingSize >= deps.config.partSizeBytes) {
@@ -166,6 +163,7 @@ export function createBackupActivities(deps: ActivityDeps) {
                 runId: input.runId,
                 vault: {
                   address: cluster.address,
+                  activeAddress: active.vault.address,
                   ...(active.version ? { version: active.version } : {}),
                   ...(active.clusterName ? { clusterName: active.clusterName } : {}),
                   ...(active.clusterId ? { clusterId: active.clusterId } : {}),

@@ -5,7 +5,6 @@
 import { createHash } from 'node:crypto';
 import { createGunzip } from 'node:zlib';
 import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 
 export const SNAPSHOT_ENTRIES = ['meta.json', 'state.bin', 'SHA256SUMS', 'SHA256SUMS.sealed'] as const;
@@ -76,15 +75,39 @@ export class SnapshotArchiveValidator {
       });
     });
     this.input = gunzip;
-    this.facts = pipeline(gunzip, tar).then(
-      () => checkEntries(entries),
-      (err: unknown) => {
-        if (err instanceof ArchiveInvalidError) throw err;
-        throw new ArchiveInvalidError(describeStreamError(err));
-      },
-    );
-    // The rejection is observed by whoever awaits `facts`; avoid an unhandled warning before that.
+    // Listeners stay attached for the validator's whole life: zlib can report a truncated
+    // stream after the tar side already stopped, and that must not become an uncaught error.
+    this.facts = new Promise<ArchiveFacts>((resolve, reject) => {
+      const fail = (err: unknown) => {
+        reject(err instanceof ArchiveInvalidError ? err : new ArchiveInvalidError(describeStreamError(err)));
+        gunzip.destroy();
+        tar.destroy();
+      };
+      gunzip.on('error', fail);
+      tar.on('error', fail);
+      tar.on('finish', () => {
+        try {
+          resolve(checkEntries(entries));
+        } catch (err) {
+          reject(err);
+        }
+      });
+      gunzip.pipe(tar);
+    });
+    // The rejection is observed by whoever awaits `facts`; no unhandled-rejection warning before that.
     this.facts.catch(() => undefined);
+  }
+
+  /** Backpressure: resolves when the validator can take more input, rejects once it failed. */
+  drained(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const done = () => {
+        this.input.off('drain', done);
+        resolve();
+      };
+      this.input.on('drain', done);
+      this.facts.catch(reject);
+    });
   }
 }
 

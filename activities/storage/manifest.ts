@@ -21,7 +21,7 @@ export interface SnapshotManifest {
   createdAt: string;
   workflowId: string;
   runId: string;
-  vault: { address: string; version?: string; clusterName?: string; clusterId?: string };
+  vault: { address: string; activeAddress: string; version?: string; clusterName?: string; clusterId?: string };
   raft: Pick<ArchiveFacts, 'raftIndex' | 'raftTerm' | 'raftVersion' | 'configurationIndex'>;
   archive: Pick<ArchiveFacts, 'metaSha256' | 'stateSha256' | 'stateSize'>;
   canary: CanaryRecord;

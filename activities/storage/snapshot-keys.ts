@@ -1,17 +1,14 @@
-// Object key layout. Snapshot keys embed the UTC time, so they sort chronologically and the
-// seed's `aws s3 ls s3://BUCKET/PREFIX/ | sort | tail -n 1` names the newest. Manifests live
-// one level down (`PREFIX/manifests/`), where `aws s3 ls` shows them as a single PRE line
-// that sorts first.
+// Object key layout. Snapshot keys embed the UTC start time, so they sort chronologically and
+// the seed's `aws s3 ls s3://BUCKET/PREFIX/ | sort | tail -n 1` names the newest. Manifests
+// live one level down (`PREFIX/manifests/`), where `aws s3 ls` shows them as a single PRE
+// line that sorts first.
 
-const SNAPSHOT_NAME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})-(\d{2})Z\.snap$/;
+// Milliseconds too: two manual backups started in one second must not share a key.
+const SNAPSHOT_NAME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})-(\d{2})\.(\d{3})Z\.snap$/;
 
-/** `PREFIX/2026-11-28T01-22-33Z.snap` for a backup that started at `startedAt`. */
+/** `PREFIX/2026-11-28T01-22-33.123Z.snap` for a backup that started at `startedAt`. */
 export function snapshotKeyFor(prefix: string, startedAt: Date): string {
-  const stamp = startedAt
-    .toISOString()
-    .replace(/\.\d{3}Z$/, 'Z')
-    .replace(/:/g, '-');
-  return `${prefix}/${stamp}.snap`;
+  return `${prefix}/${startedAt.toISOString().replace(/:/g, '-')}.snap`;
 }
 
 export function manifestKeyFor(snapshotKey: string): string {
@@ -22,9 +19,8 @@ export function manifestKeyFor(snapshotKey: string): string {
 
 /** The time a snapshot key encodes, or undefined for keys that are not vsnap snapshots. */
 export function snapshotTimeOf(key: string): Date | undefined {
-  const name = key.slice(key.lastIndexOf('/') + 1);
-  const m = SNAPSHOT_NAME.exec(name);
+  const m = SNAPSHOT_NAME.exec(key.slice(key.lastIndexOf('/') + 1));
   if (!m) return undefined;
-  const [, y, mo, d, h, mi, s] = m;
-  return new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}Z`);
+  const [, y, mo, d, h, mi, s, ms] = m;
+  return new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`);
 }

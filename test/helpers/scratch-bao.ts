@@ -1,0 +1,104 @@
+// Throwaway OpenBao servers for the tests that need a Vault in a particular state (sealed,
+// a standby of an HA pair) without disturbing the stack's prod and drill.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { VaultHttp } from '../../activities/vault/vault-http';
+import { bao } from './stack';
+
+export interface ScratchNode {
+  address: string;
+  vault: VaultHttp;
+  process: ChildProcess;
+}
+
+export interface ScratchCluster {
+  nodes: ScratchNode[];
+  rootToken: string;
+  keys: string[];
+  stop(): Promise<void>;
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`scratch OpenBao: ${what} did not happen within ${timeoutMs / 1000}s`);
+}
+
+function startNode(dir: string, name: string, port: number, joinAddress?: string): ScratchNode {
+  const data = join(dir, name);
+  const address = `http://127.0.0.1:${port}`;
+  const retryJoin = joinAddress ? `  retry_join {\n    leader_api_addr = "${joinAddress}"\n  }\n` : '';
+  writeFileSync(
+    join(dir, `${name}.hcl`),
+    `storage "raft" {\n  path = "${data}"\n  node_id = "${name}"\n${retryJoin}}\n` +
+      `listener "tcp" {\n  address = "127.0.0.1:${port}"\n  cluster_address = "127.0.0.1:${port + 1}"\n  tls_disable = true\n}\n` +
+      `api_addr = "${address}"\ncluster_addr = "http://127.0.0.1:${port + 1}"\ndisable_mlock = true\nlog_level = "error"\n`,
+  );
+  mkdirSync(data, { recursive: true });
+  const child = spawn(bao, ['server', `-config=${join(dir, `${name}.hcl`)}`], { stdio: 'ignore', detached: true });
+  return { address, vault: new VaultHttp({ address, timeoutMs: 60_000 }), process: child };
+}
+
+async function unseal(node: ScratchNode, keys: string[], threshold: number): Promise<void> {
+  for (const key of keys.slice(0, threshold)) {
+    await node.vault.request('unseal', { method: 'PUT', path: '/sys/unseal', json: { key } });
+  }
+}
+
+/**
+ * Starts `size` OpenBao nodes on ports from `basePort` (two per node). The first is
+ * initialised; `unsealed: false` leaves it sealed. Further nodes join it as standbys.
+ */
+export async function startScratchCluster(options: {
+  basePort: number;
+  size?: number;
+  unsealed?: boolean;
+}): Promise<ScratchCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'vsnap-scratch-bao-'));
+  const size = options.size ?? 1;
+  const nodes: ScratchNode[] = [startNode(dir, 'n0', options.basePort)];
+  const stop = async () => {
+    for (const n of nodes) n.process.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 200));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const first = nodes[0]!;
+    await until(`${first.address} listening`, async () => (await first.vault.health(), true));
+    const init = await first.vault.request<{ keys_base64: string[]; root_token: string }>('init', {
+      method: 'PUT',
+      path: '/sys/init',
+      json: { secret_shares: 1, secret_threshold: 1 },
+    });
+    const keys = init.keys_base64;
+    if (options.unsealed === false) return { nodes, rootToken: init.root_token, keys, stop };
+    await unseal(first, keys, 1);
+    await until(`${first.address} active`, async () => !(await first.vault.health()).standby);
+    await first.vault.request('enable KV v2', {
+      method: 'POST',
+      path: '/sys/mounts/secret',
+      json: { type: 'kv', options: { version: '2' } },
+      token: init.root_token,
+    });
+    for (let i = 1; i < size; i++) {
+      const node = startNode(dir, `n${i}`, options.basePort + 2 * i, first.address);
+      nodes.push(node);
+      await until(`${node.address} listening`, async () => (await node.vault.health(), true));
+      // A joining Shamir node unseals with the leader's keys once retry_join has reached it.
+      await until(`${node.address} joined and unsealed`, async () => {
+        if ((await node.vault.health()).sealed) await unseal(node, keys, 1);
+        const h = await node.vault.health();
+        return !h.sealed && h.standby;
+      });
+    }
+    return { nodes, rootToken: init.root_token, keys, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,136 @@
+// The one shared test setup: the local stack's addresses and credentials (.stack/env), a
+// vsnap config pointed at it, and a real vsnap worker on a test-private task queue.
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { S3Client } from '@aws-sdk/client-s3';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
+import '../../worker/quiet-sdk-warnings';
+import { connectTemporal, type VsnapClient } from '../../client/connection';
+import { type ClusterConfig, loadConfig, type VsnapConfig } from '../../worker/config';
+import { createVsnapWorker } from '../../worker/create-worker';
+import { createLogger } from '../../worker/logger';
+
+export const repoRoot = join(__dirname, '..', '..');
+export const stackDir = join(repoRoot, '.stack');
+export const bao = join(repoRoot, '.tools', 'venv', 'bin', 'bao');
+
+function readStackEnv(): Record<string, string> {
+  const file = join(stackDir, 'env');
+  if (!existsSync(file)) throw new Error(`${file} is missing: run "npm run stack:up" before the integration tests`);
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) env[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return env;
+}
+
+/** The stack's env, also applied to process.env so the AWS SDK finds moto. */
+export const stackEnv = readStackEnv();
+Object.assign(process.env, stackEnv);
+
+// Quiet the Temporal SDK's own console logging in test output.
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+export interface BaoInitFile {
+  seal: 'shamir' | 'static';
+  keys: string[];
+  threshold: number;
+  rootToken: string;
+}
+
+export function baoInit(cluster: 'prod' | 'drill'): BaoInitFile {
+  return JSON.parse(readFileSync(join(stackDir, `bao-${cluster}`, 'init.json'), 'utf8')) as BaoInitFile;
+}
+
+export function appRoleCredentials(): { roleId: string; secretId: string } {
+  return JSON.parse(readFileSync(join(stackDir, 'bao-prod', 'approle.json'), 'utf8')) as {
+    roleId: string;
+    secretId: string;
+  };
+}
+
+/** Every secret value the stack created: none may appear in history, logs or CLI output. */
+export function stackSecrets(): string[] {
+  const { secretId, roleId } = appRoleCredentials();
+  const secrets = [secretId, roleId, baoInit('prod').rootToken, baoInit('drill').rootToken];
+  for (const c of ['prod', 'drill'] as const) secrets.push(...baoInit(c).keys);
+  return secrets;
+}
+
+/** Asserts that no stack secret appears in `text`, in plain text or base64. */
+export function findLeakedSecrets(text: string): string[] {
+  return stackSecrets().filter(
+    (s) => text.includes(s) || text.includes(Buffer.from(s).toString('base64')) || text.includes(encodeURIComponent(s)),
+  );
+}
+
+export function stackConfig(): VsnapConfig {
+  return loadConfig({ ...process.env, ...stackEnv });
+}
+
+export function prodCluster(config: VsnapConfig = stackConfig()): ClusterConfig {
+  return config.clusters.find((c) => c.name === 'prod')!;
+}
+
+/** A copy of prod's cluster config under a name and an S3 prefix of its own, so tests do not share snapshots. */
+export function isolatedCluster(name: string, changes: Partial<ClusterConfig> = {}): ClusterConfig {
+  const prod = prodCluster();
+  return {
+    ...prod,
+    name,
+    storage: { ...prod.storage, prefix: `test/${randomUUID().slice(0, 8)}/${name}` },
+    ...changes,
+  };
+}
+
+export function s3Client(): S3Client {
+  return new S3Client({ forcePathStyle: true });
+}
+
+export interface TestWorker {
+  temporal: VsnapClient;
+  taskQueue: string;
+  config: VsnapConfig;
+  /** Every JSON log line the worker wrote. */
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+/** Starts a real vsnap worker (same code as production) for the given clusters. */
+export async function startTestWorker(
+  options: { clusters?: ClusterConfig[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<TestWorker> {
+  const base = stackConfig();
+  const taskQueue = `test-${randomUUID()}`;
+  const config: VsnapConfig = {
+    ...base,
+    temporal: { ...base.temporal, taskQueue },
+    clusters: options.clusters ?? base.clusters,
+  };
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const logger = createLogger('debug', sink);
+  const vsnap = await createVsnapWorker({ config, logger, env: { ...process.env, ...options.env } });
+  const running = vsnap.worker.run();
+  const temporal = await connectTemporal({ taskQueue });
+  return {
+    temporal,
+    taskQueue,
+    config,
+    logs,
+    async stop() {
+      vsnap.worker.shutdown();
+      await running;
+      await vsnap.shutdown();
+      await temporal.close();
+    },
+  };
+}

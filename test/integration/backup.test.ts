@@ -1,0 +1,314 @@
+// The backup workflow against the real stack: Temporal dev server, OpenBao prod/drill, moto.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { SnapshotArchiveValidator } from '../../activities/archive/snapshot-archive';
+import { manifestKeyFor } from '../../activities/storage/snapshot-keys';
+import type { SnapshotManifest } from '../../activities/storage/manifest';
+import { VaultHttp } from '../../activities/vault/vault-http';
+import type { BackupResult } from '../../workflows/backup';
+import type { BackupInput } from '../../workflows/backup-input';
+import { FailureType } from '../../workflows/names';
+import {
+  appRoleCredentials,
+  bao,
+  baoInit,
+  findLeakedSecrets,
+  isolatedCluster,
+  s3Client,
+  stackEnv,
+  startTestWorker,
+  type TestWorker,
+} from '../helpers/stack';
+import { startScratchCluster, type ScratchCluster } from '../helpers/scratch-bao';
+import { startTruncatingProxy, type TruncatingProxy } from '../helpers/truncating-proxy';
+
+const run = promisify(execFile);
+const s3 = s3Client();
+const bucket = stackEnv.VSNAP_BUCKET!;
+const prodVault = new VaultHttp({ address: stackEnv.VSNAP_PROD_ADDR! });
+const drillVault = new VaultHttp({ address: stackEnv.VSNAP_DRILL_ADDR!, timeoutMs: 60_000 });
+
+async function objectBytes(key: string): Promise<Buffer> {
+  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return Buffer.from(await res.Body!.transformToByteArray());
+}
+
+async function keysUnder(prefix: string): Promise<string[]> {
+  const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/` }));
+  return (res.Contents ?? []).map((o) => o.Key!).sort();
+}
+
+async function openUploadsUnder(prefix: string): Promise<number> {
+  const res = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `${prefix}/` }));
+  return (res.Uploads ?? []).length;
+}
+
+async function canary(): Promise<{ value: string; workflowId: string }> {
+  const res = await prodVault.request<{ data: { data: { value: string; workflowId: string } } }>('read canary', {
+    method: 'GET',
+    path: '/secret/data/check_timestamp',
+    token: baoInit('prod').rootToken,
+  });
+  return res.data.data;
+}
+
+function runBackup(worker: TestWorker, input: BackupInput, workflowId = `backup-test-${Date.now()}-${Math.random()}`) {
+  return worker.temporal.client.workflow.start('backup', {
+    taskQueue: worker.taskQueue,
+    workflowId,
+    args: [input],
+  });
+}
+
+/** Runs a backup expected to fail and returns the innermost ApplicationFailure. */
+async function failedBackup(
+  worker: TestWorker,
+  input: BackupInput,
+): Promise<{ failure: ApplicationFailure; workflowId: string }> {
+  const handle = await runBackup(worker, input);
+  const err = await handle.result().then(
+    () => assert.fail('the backup should have failed'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof WorkflowFailedError, `expected WorkflowFailedError, got ${String(err)}`);
+  let cause: unknown = err.cause;
+  while (cause instanceof Error && !(cause instanceof ApplicationFailure)) cause = cause.cause;
+  assert.ok(cause instanceof ApplicationFailure, `expected an ApplicationFailure cause, got ${String(err.cause)}`);
+  return { failure: cause, workflowId: handle.workflowId };
+}
+
+/**
+ * Waits until drill really serves prod's data after a forced restore: for a moment after the
+ * POST it still answers as its old self, then (Shamir) it seals and needs prod's unseal keys.
+ */
+async function waitForDrillToServeProd(): Promise<void> {
+  const prod = baoInit('prod');
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const h = await drillVault.health().catch(() => undefined);
+    if (h?.sealed && prod.seal === 'shamir') {
+      for (const key of prod.keys.slice(0, prod.threshold)) {
+        await drillVault
+          .request('unseal', { method: 'PUT', path: '/sys/unseal', json: { key } })
+          .catch(() => undefined);
+      }
+    }
+    if (h && !h.sealed && !h.standby) {
+      const served = await drillVault
+        .request('lookup', { method: 'GET', path: '/auth/token/lookup-self', token: prod.rootToken })
+        .then(() => true)
+        .catch(() => false);
+      if (served) return;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('drill did not come back unsealed with prod data within 60s');
+}
+
+async function drillToken(): Promise<string> {
+  for (const token of [baoInit('drill').rootToken, baoInit('prod').rootToken]) {
+    const ok = await drillVault
+      .request('lookup', { method: 'GET', path: '/auth/token/lookup-self', token })
+      .then(() => true)
+      .catch(() => false);
+    if (ok) return token;
+  }
+  throw new Error('no known root token works on drill');
+}
+
+describe('backup workflow on the real stack', () => {
+  const main = isolatedCluster('prod');
+  const retention = isolatedCluster('prod-retention');
+  const badCreds = isolatedCluster('prod-badcreds', {
+    auth: {
+      method: 'approle',
+      mount: 'approle',
+      credentials: { source: 'env', roleIdEnv: 'TEST_ROLE_ID', secretIdEnv: 'TEST_SECRET_ID' },
+    },
+  });
+  const noBucket = isolatedCluster('prod-nobucket');
+  noBucket.storage = { ...noBucket.storage, bucket: 'vsnap-test-no-such-bucket' };
+  let truncated = isolatedCluster('prod-truncated');
+  let sealed = isolatedCluster('sealed');
+  let standby = isolatedCluster('standby');
+  let worker: TestWorker;
+  let proxy: TruncatingProxy;
+  let sealedVault: ScratchCluster;
+  let haPair: ScratchCluster;
+
+  before(async () => {
+    proxy = await startTruncatingProxy(stackEnv.VSNAP_PROD_ADDR!, 4096);
+    truncated = { ...truncated, address: proxy.address };
+    [sealedVault, haPair] = await Promise.all([
+      startScratchCluster({ basePort: 18300, unsealed: false }),
+      startScratchCluster({ basePort: 18400, size: 2 }),
+    ]);
+    sealed = { ...sealed, address: sealedVault.nodes[0]!.address };
+    standby = {
+      ...standby,
+      address: haPair.nodes[1]!.address,
+      auth: { method: 'token', tokenEnv: 'TEST_HA_TOKEN' },
+    };
+    worker = await startTestWorker({
+      clusters: [main, retention, badCreds, noBucket, truncated, sealed, standby],
+      env: {
+        TEST_ROLE_ID: appRoleCredentials().roleId,
+        TEST_SECRET_ID: '00000000-0000-0000-0000-000000000000',
+        TEST_HA_TOKEN: haPair.rootToken,
+      },
+    });
+  });
+
+  after(async () => {
+    await worker?.stop();
+    await proxy?.close();
+    await sealedVault?.stop();
+    await haPair?.stop();
+  });
+
+  let firstBackup: BackupResult;
+  let firstWorkflowId: string;
+
+  test('backs up prod: the object matches its manifest, validates, and the canary is in the snapshot', async () => {
+    const handle = await runBackup(worker, { cluster: 'prod' });
+    firstWorkflowId = handle.workflowId;
+    const result = (firstBackup = await handle.result());
+
+    assert.match(
+      result.key,
+      new RegExp(`^${main.storage.prefix}/\\d{4}-\\d{2}-\\d{2}T\\d{2}-\\d{2}-\\d{2}\\.\\d{3}Z\\.snap$`),
+    );
+    const bytes = await objectBytes(result.key);
+    assert.equal(bytes.length, result.size);
+    assert.equal(createHash('sha256').update(bytes).digest('hex'), result.sha256);
+
+    const manifest = JSON.parse((await objectBytes(manifestKeyFor(result.key))).toString('utf8')) as SnapshotManifest;
+    assert.equal(manifest.sha256, result.sha256);
+    assert.equal(manifest.size, result.size);
+    assert.equal(manifest.raft.raftIndex, result.raftIndex);
+    assert.equal(manifest.workflowId, handle.workflowId);
+    assert.equal(manifest.canary.workflowId, handle.workflowId);
+    assert.equal(manifest.canary.value, result.canaryValue);
+
+    const validator = new SnapshotArchiveValidator();
+    validator.input.end(bytes);
+    const facts = await validator.facts;
+    assert.equal(facts.raftIndex, result.raftIndex);
+
+    const live = await canary();
+    assert.equal(live.workflowId, handle.workflowId);
+    assert.equal(Number(live.value), result.canaryValue);
+  });
+
+  test('the official `bao operator raft snapshot restore -force` restores the uploaded object into drill', async () => {
+    assert.ok(firstBackup, 'needs the first backup');
+    const file = join(mkdtempSync(join(tmpdir(), 'vsnap-restore-')), 'prod.snap');
+    writeFileSync(file, await objectBytes(firstBackup.key));
+    await run(bao, ['operator', 'raft', 'snapshot', 'restore', '-force', file], {
+      env: { ...process.env, BAO_ADDR: stackEnv.VSNAP_DRILL_ADDR, BAO_TOKEN: await drillToken() },
+    });
+    await waitForDrillToServeProd();
+    // drill now holds prod's data, keyring and tokens.
+    const token = baoInit('prod').rootToken;
+    const seed = await drillVault.request<{ data: { data: Record<string, string> } }>('read seed secret', {
+      method: 'GET',
+      path: '/secret/data/apps/billing/database',
+      token,
+    });
+    assert.equal(seed.data.data.password, 'seed-billing-db-password');
+    const restoredCanary = await drillVault.request<{ data: { data: { value: string; workflowId: string } } }>(
+      'read canary',
+      { method: 'GET', path: '/secret/data/check_timestamp', token },
+    );
+    assert.equal(restoredCanary.data.data.workflowId, firstWorkflowId);
+    assert.equal(Number(restoredCanary.data.data.value), firstBackup.canaryValue);
+  });
+
+  test('no secret of the stack appears in the workflow history or the worker logs', async () => {
+    assert.ok(firstWorkflowId, 'needs the first backup');
+    const history = await worker.temporal.client.workflow.getHandle(firstWorkflowId).fetchHistory();
+    const text = JSON.stringify(history) + '\n' + worker.logs.join('\n');
+    assert.deepEqual(findLeakedSecrets(text), []);
+    assert.ok(
+      worker.logs.some((l) => l.includes('snapshot uploaded and recorded')),
+      'the worker logged the upload',
+    );
+  });
+
+  test('wrong AppRole credentials fail at once with VaultAuthFailed, before the canary is written', async () => {
+    const before = await canary();
+    const { failure } = await failedBackup(worker, { cluster: 'prod-badcreds' });
+    assert.equal(failure.type, FailureType.VaultAuthFailed);
+    assert.equal(failure.nonRetryable, true);
+    assert.match(failure.message, /invalid role or secret ID|invalid secret id/i);
+    assert.match(failure.message, /TEST_ROLE_ID\/TEST_SECRET_ID/);
+    assert.deepEqual(await canary(), before);
+    assert.deepEqual(await keysUnder(badCreds.storage.prefix), []);
+  });
+
+  test('a missing bucket fails with BucketNotFound before any side effect', async () => {
+    const before = await canary();
+    const { failure } = await failedBackup(worker, { cluster: 'prod-nobucket' });
+    assert.equal(failure.type, FailureType.BucketNotFound);
+    assert.match(failure.message, /vsnap-test-no-such-bucket/);
+    assert.deepEqual(await canary(), before);
+  });
+
+  test('a sealed Vault fails with VaultSealed and says to unseal it', async () => {
+    const { failure } = await failedBackup(worker, { cluster: 'sealed' });
+    assert.equal(failure.type, FailureType.VaultSealed);
+    assert.match(failure.message, /sealed.*unseal/);
+  });
+
+  test('pointed at a standby, the snapshot still comes from the active node', async () => {
+    const [active, standbyNode] = haPair.nodes;
+    assert.equal((await standbyNode!.vault.health()).standby, true);
+    const result = await (await runBackup(worker, { cluster: 'standby' })).result();
+    const manifest = JSON.parse((await objectBytes(manifestKeyFor(result.key))).toString('utf8')) as SnapshotManifest;
+    assert.equal(manifest.vault.address, standbyNode!.address);
+    assert.equal(manifest.vault.activeAddress, active!.address);
+    const validator = new SnapshotArchiveValidator();
+    validator.input.end(await objectBytes(result.key));
+    await validator.facts;
+  });
+
+  test('a truncated snapshot stream fails the run and leaves no object and no open multipart upload', async () => {
+    const { failure } = await failedBackup(worker, { cluster: 'prod-truncated' });
+    assert.equal(failure.type, FailureType.ArchiveInvalid);
+    assert.match(failure.message, /truncated|ends early/);
+    assert.equal(proxy.snapshotRequests, 3, 'each of the 3 attempts streamed a fresh snapshot');
+    assert.deepEqual(await keysUnder(truncated.storage.prefix), []);
+    assert.equal(await openUploadsUnder(truncated.storage.prefix), 0);
+  });
+
+  test('retention keeps the newest `keep` snapshots and never deletes the newest valid one', async () => {
+    const results: BackupResult[] = [];
+    for (let i = 0; i < 3; i++) {
+      results.push(await (await runBackup(worker, { cluster: 'prod-retention', keep: 2 })).result());
+    }
+    const snaps = (await keysUnder(retention.storage.prefix)).filter((k) => k.endsWith('.snap'));
+    assert.deepEqual(snaps, [results[1]!.key, results[2]!.key]);
+    assert.deepEqual(results[2]!.retention.deleted, [results[0]!.key]);
+
+    // Even a policy that would expire everything keeps the newest valid snapshot.
+    const last = await (await runBackup(worker, { cluster: 'prod-retention', keep: 1, maxAgeDays: 0.000001 })).result();
+    const left = (await keysUnder(retention.storage.prefix)).filter((k) => k.endsWith('.snap'));
+    assert.deepEqual(left, [last.key]);
+    assert.deepEqual(await keysUnder(`${retention.storage.prefix}/manifests`), [manifestKeyFor(last.key)]);
+  });
+
+  test('bad input fails with InvalidInput naming the field', async () => {
+    const { failure } = await failedBackup(worker, { cluster: 'prod', keep: 0 });
+    assert.equal(failure.type, FailureType.InvalidInput);
+    assert.match(failure.message, /"keep"/);
+  });
+});
