@@ -109,7 +109,7 @@ export function createBackupActivities(deps: ActivityDeps) {
           const cluster = clusterOrFail(deps, input.cluster);
           const { bucket, prefix, kmsKeyId } = cluster.storage;
           const key = snapshotKeyFor(prefix, new Date(input.startedAtMs));
-          const log = deps.logger.child({ cluster: cluster.name, key, workflowId: input.workflowId });
+          const log = deps.logger.child({ cluster: cluster.name, snapshotKey: key, workflowId: input.workflowId });
           const ctx = Context.current();
           const began = Date.now();
 

@@ -4,7 +4,7 @@
 // first place; this makes a mistake there not become a leak.
 const TOKEN_PATTERN = /\b(?:hv[sbr]|[sbr])\.[A-Za-z0-9_-]{20,}/g;
 const KEYED_SECRET_PATTERN =
-  /("?(?:token|client_token|secret_id|secretId|otp|encoded_token|encoded_root_token|key|keys|keys_base64|recovery_key|unseal_key|root_token|jwt|password)"?\s*[:=]\s*"?)([^"\s,}]{8,})/gi;
+  /(\b"?(?:token|client_token|secret_id|secretId|otp|encoded_token|encoded_root_token|keys|keys_base64|recovery_key|unseal_key|root_token|jwt|password)"?\s*[:=]\s*"?)([^"\s,}]{8,})/gi;
 
 export const REDACTED = '[REDACTED]';
 

@@ -50,6 +50,8 @@ export class SnapshotArchiveValidator {
     const tar = extract();
     const entries = new Map<string, EntryDigest>();
     tar.on('entry', (header, stream, next) => {
+      // When the tar is destroyed mid-entry the entry stream errors too; `facts` reports it.
+      stream.on('error', () => undefined);
       const name = header.name;
       if (entries.has(name)) {
         stream.resume();
@@ -89,7 +91,7 @@ export class SnapshotArchiveValidator {
         try {
           resolve(checkEntries(entries));
         } catch (err) {
-          reject(err);
+          reject(err instanceof Error ? err : new Error(String(err)));
         }
       });
       gunzip.pipe(tar);

@@ -22,5 +22,8 @@ export function snapshotTimeOf(key: string): Date | undefined {
   const m = SNAPSHOT_NAME.exec(key.slice(key.lastIndexOf('/') + 1));
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, ms] = m;
-  return new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`);
+  const iso = `${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`;
+  const time = new Date(iso);
+  // Date rolls 2026-02-30 over to March; a key that does not round-trip is not ours.
+  return !Number.isNaN(time.getTime()) && time.toISOString() === iso ? time : undefined;
 }

@@ -68,7 +68,7 @@ export async function startScratchCluster(options: {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const first = nodes[0]!;
+    const first = nodes[0];
     await until(`${first.address} listening`, async () => (await first.vault.health(), true));
     const init = await first.vault.request<{ keys_base64: string[]; root_token: string }>('init', {
       method: 'PUT',

@@ -101,7 +101,7 @@ export interface TestWorker {
 
 /** Starts a real vsnap worker (same code as production) for the given clusters. */
 export async function startTestWorker(
-  options: { clusters?: ClusterConfig[]; env?: NodeJS.ProcessEnv } = {},
+  options: { clusters?: ClusterConfig[]; env?: NodeJS.ProcessEnv; partSizeBytes?: number } = {},
 ): Promise<TestWorker> {
   const base = stackConfig();
   const taskQueue = `test-${randomUUID()}`;
@@ -109,6 +109,7 @@ export async function startTestWorker(
     ...base,
     temporal: { ...base.temporal, taskQueue },
     clusters: options.clusters ?? base.clusters,
+    ...(options.partSizeBytes ? { partSizeBytes: options.partSizeBytes } : {}),
   };
   const logs: string[] = [];
   const sink = new Writable({

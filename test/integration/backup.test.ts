@@ -1,7 +1,7 @@
 // The backup workflow against the real stack: Temporal dev server, OpenBao prod/drill, moto.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { SnapshotArchiveValidator } from '../../activities/archive/snapshot-arch
 import { manifestKeyFor } from '../../activities/storage/snapshot-keys';
 import type { SnapshotManifest } from '../../activities/storage/manifest';
 import { VaultHttp } from '../../activities/vault/vault-http';
-import type { BackupResult } from '../../workflows/backup';
+import type { backup, BackupResult } from '../../workflows/backup';
 import type { BackupInput } from '../../workflows/backup-input';
 import { FailureType } from '../../workflows/names';
 import {
@@ -32,10 +32,11 @@ import { startScratchCluster, type ScratchCluster } from '../helpers/scratch-bao
 import { startTruncatingProxy, type TruncatingProxy } from '../helpers/truncating-proxy';
 
 const run = promisify(execFile);
+const PART_SIZE = 5 * 1024 * 1024; // S3's minimum, so small test snapshots still span parts
 const s3 = s3Client();
-const bucket = stackEnv.VSNAP_BUCKET!;
-const prodVault = new VaultHttp({ address: stackEnv.VSNAP_PROD_ADDR! });
-const drillVault = new VaultHttp({ address: stackEnv.VSNAP_DRILL_ADDR!, timeoutMs: 60_000 });
+const bucket = stackEnv.VSNAP_BUCKET;
+const prodVault = new VaultHttp({ address: stackEnv.VSNAP_PROD_ADDR });
+const drillVault = new VaultHttp({ address: stackEnv.VSNAP_DRILL_ADDR, timeoutMs: 60_000 });
 
 async function objectBytes(key: string): Promise<Buffer> {
   const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -62,7 +63,7 @@ async function canary(): Promise<{ value: string; workflowId: string }> {
 }
 
 function runBackup(worker: TestWorker, input: BackupInput, workflowId = `backup-test-${Date.now()}-${Math.random()}`) {
-  return worker.temporal.client.workflow.start('backup', {
+  return worker.temporal.client.workflow.start<typeof backup>('backup', {
     taskQueue: worker.taskQueue,
     workflowId,
     args: [input],
@@ -146,19 +147,20 @@ describe('backup workflow on the real stack', () => {
   let haPair: ScratchCluster;
 
   before(async () => {
-    proxy = await startTruncatingProxy(stackEnv.VSNAP_PROD_ADDR!, 4096);
+    proxy = await startTruncatingProxy(stackEnv.VSNAP_PROD_ADDR, 4096);
     truncated = { ...truncated, address: proxy.address };
     [sealedVault, haPair] = await Promise.all([
       startScratchCluster({ basePort: 18300, unsealed: false }),
       startScratchCluster({ basePort: 18400, size: 2 }),
     ]);
-    sealed = { ...sealed, address: sealedVault.nodes[0]!.address };
+    sealed = { ...sealed, address: sealedVault.nodes[0].address };
     standby = {
       ...standby,
-      address: haPair.nodes[1]!.address,
+      address: haPair.nodes[1].address,
       auth: { method: 'token', tokenEnv: 'TEST_HA_TOKEN' },
     };
     worker = await startTestWorker({
+      partSizeBytes: PART_SIZE,
       clusters: [main, retention, badCreds, noBucket, truncated, sealed, standby],
       env: {
         TEST_ROLE_ID: appRoleCredentials().roleId,
@@ -269,15 +271,27 @@ describe('backup workflow on the real stack', () => {
     assert.match(failure.message, /sealed.*unseal/);
   });
 
-  test('pointed at a standby, the snapshot still comes from the active node', async () => {
+  test('pointed at a standby, a multi-part snapshot still comes whole from the active node', async () => {
     const [active, standbyNode] = haPair.nodes;
-    assert.equal((await standbyNode!.vault.health()).standby, true);
+    assert.equal((await standbyNode.vault.health()).standby, true);
+    // ~12 MiB of incompressible secrets (each under Raft's 1 MiB entry limit): three 5 MiB parts.
+    for (let i = 0; i < 24; i++) {
+      await active.vault.request('write bulk secret', {
+        method: 'POST',
+        path: `/secret/data/bulk/${i}`,
+        json: { data: { blob: randomBytes(512 * 1024).toString('base64') } },
+        token: haPair.rootToken,
+      });
+    }
     const result = await (await runBackup(worker, { cluster: 'standby' })).result();
     const manifest = JSON.parse((await objectBytes(manifestKeyFor(result.key))).toString('utf8')) as SnapshotManifest;
-    assert.equal(manifest.vault.address, standbyNode!.address);
-    assert.equal(manifest.vault.activeAddress, active!.address);
+    assert.equal(manifest.vault.address, standbyNode.address);
+    assert.equal(manifest.vault.activeAddress, active.address);
+    assert.ok(result.size > 2 * PART_SIZE, `snapshot of ${result.size} bytes spans several parts`);
+    const bytes = await objectBytes(result.key);
+    assert.equal(createHash('sha256').update(bytes).digest('hex'), result.sha256);
     const validator = new SnapshotArchiveValidator();
-    validator.input.end(await objectBytes(result.key));
+    validator.input.end(bytes);
     await validator.facts;
   });
 
@@ -296,8 +310,8 @@ describe('backup workflow on the real stack', () => {
       results.push(await (await runBackup(worker, { cluster: 'prod-retention', keep: 2 })).result());
     }
     const snaps = (await keysUnder(retention.storage.prefix)).filter((k) => k.endsWith('.snap'));
-    assert.deepEqual(snaps, [results[1]!.key, results[2]!.key]);
-    assert.deepEqual(results[2]!.retention.deleted, [results[0]!.key]);
+    assert.deepEqual(snaps, [results[1].key, results[2].key]);
+    assert.deepEqual(results[2].retention.deleted, [results[0].key]);
 
     // Even a policy that would expire everything keeps the newest valid snapshot.
     const last = await (await runBackup(worker, { cluster: 'prod-retention', keep: 1, maxAgeDays: 0.000001 })).result();

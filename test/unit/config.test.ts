@@ -1,0 +1,257 @@
+// loadConfig: the worker's configuration, from environment variables (the seed deployment) or
+// a JSON file named by VSNAP_CONFIG. Every problem is listed in one ConfigError.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, type VsnapConfig } from '../../worker/config';
+
+const tmp = mkdtempSync(join(tmpdir(), 'vsnap-config-test-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+let fileCount = 0;
+/** Writes `content` (an object is JSON-encoded) to a fresh temp file and returns its path. */
+function configFile(content: unknown): string {
+  const path = join(tmp, `config-${++fileCount}.json`);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
+  return path;
+}
+
+/** The environment the seed's External Secret and Deployment give the worker. */
+const SEED_ENV = {
+  VAULT_ADDR: 'https://vault.example.com:8200',
+  BUCKET_NAME: 'vault-snapshots',
+  APPROLE_ROLE_ID: 'role-id-from-external-secret',
+  APPROLE_SECRET_ID: 'secret-id-from-external-secret',
+};
+
+/** Asserts loadConfig(env) throws a ConfigError and returns its problems. */
+function configProblems(env: NodeJS.ProcessEnv): string[] {
+  let thrown: unknown;
+  let config: VsnapConfig | undefined;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    thrown = err;
+  }
+  assert.ok(thrown instanceof ConfigError, `expected a ConfigError, got ${config ? 'a config' : String(thrown)}`);
+  for (const problem of thrown.problems) assert.ok(thrown.message.includes(problem), 'the message lists each problem');
+  return thrown.problems;
+}
+
+function cluster(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name,
+    address: `https://${name}.vault.example.com:8200`,
+    auth: { method: 'approle' },
+    storage: { bucket: 'vault-snapshots' },
+    ...extra,
+  };
+}
+
+describe('config: the seed deployment, environment variables only', () => {
+  it('builds one AppRole cluster from VAULT_ADDR, BUCKET_NAME and the APPROLE_* variable names', () => {
+    const config = loadConfig({ ...SEED_ENV });
+
+    assert.equal(config.clusters.length, 1);
+    assert.deepEqual(config.clusters[0], {
+      name: 'vault',
+      address: 'https://vault.example.com:8200',
+      auth: {
+        method: 'approle',
+        mount: 'approle',
+        credentials: { source: 'env', roleIdEnv: 'APPROLE_ROLE_ID', secretIdEnv: 'APPROLE_SECRET_ID' },
+      },
+      storage: { bucket: 'vault-snapshots', prefix: 'vsnap/vault' },
+      retention: { keep: 28 },
+      canary: { mount: 'secret', path: 'check_timestamp' },
+      protected: true,
+    });
+  });
+
+  it('never copies the AppRole secrets themselves into the config, only the variable names', () => {
+    const config = loadConfig({ ...SEED_ENV });
+
+    const serialized = JSON.stringify(config);
+    assert.ok(!serialized.includes(SEED_ENV.APPROLE_SECRET_ID));
+    assert.ok(!serialized.includes(SEED_ENV.APPROLE_ROLE_ID));
+  });
+
+  it('defaults the Temporal connection, task queue "vsnap", 8 MiB parts and info logging', () => {
+    const config = loadConfig({ ...SEED_ENV });
+
+    assert.deepEqual(config.temporal, { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'vsnap' });
+    assert.deepEqual(config.aws, { s3ForcePathStyle: false });
+    assert.equal(config.partSizeBytes, 8 * 1024 * 1024);
+    assert.equal(config.logLevel, 'info');
+  });
+
+  it('honours the optional VSNAP_* overrides', () => {
+    const config = loadConfig({
+      ...SEED_ENV,
+      VSNAP_CLUSTER: 'prod',
+      VSNAP_PREFIX: 'backups/prod/',
+      VSNAP_KEEP: '7',
+      VSNAP_MAX_AGE_DAYS: '14',
+      VSNAP_TASK_QUEUE: 'vsnap-prod',
+      VSNAP_PART_SIZE_MIB: '16',
+      VSNAP_APPROLE_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:vsnap-approle',
+      AWS_REGION: 'eu-west-1',
+    });
+
+    const [prod] = config.clusters;
+    assert.equal(prod.name, 'prod');
+    assert.equal(prod.storage.prefix, 'backups/prod', 'trailing slashes are trimmed');
+    assert.deepEqual(prod.retention, { keep: 7, maxAgeDays: 14 });
+    assert.deepEqual(prod.auth, {
+      method: 'approle',
+      mount: 'approle',
+      credentials: {
+        source: 'secretsManager',
+        secretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:vsnap-approle',
+      },
+    });
+    assert.equal(config.temporal.taskQueue, 'vsnap-prod');
+    assert.equal(config.partSizeBytes, 16 * 1024 * 1024);
+    assert.equal(config.aws.region, 'eu-west-1');
+  });
+
+  it('lists both a missing VAULT_ADDR and a missing BUCKET_NAME in one ConfigError, by variable name', () => {
+    const problems = configProblems({ APPROLE_ROLE_ID: 'r', APPROLE_SECRET_ID: 's' });
+
+    assert.equal(problems.length, 2, problems.join('\n'));
+    assert.ok(
+      problems.some((p) => p.startsWith('VAULT_ADDR is required')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => p.startsWith('BUCKET_NAME is required')),
+      problems.join('\n'),
+    );
+  });
+
+  it('rejects a VAULT_ADDR that is not an http(s) URL, naming the variable', () => {
+    const problems = configProblems({ ...SEED_ENV, VAULT_ADDR: 'vault.example.com:8200' });
+
+    assert.equal(problems.length, 1);
+    assert.match(problems[0], /^VAULT_ADDR "vault\.example\.com:8200" must be an http\(s\) URL/);
+  });
+
+  it('rejects a part size below the S3 minimum of 5 MiB and an unknown log level', () => {
+    const problems = configProblems({ ...SEED_ENV, VSNAP_PART_SIZE_MIB: '4', LOG_LEVEL: 'verbose' });
+
+    assert.equal(problems.length, 2, problems.join('\n'));
+    assert.ok(problems.some((p) => p.includes('VSNAP_PART_SIZE_MIB must be >= 5')));
+    assert.ok(problems.some((p) => p.includes('LOG_LEVEL=verbose')));
+  });
+});
+
+describe('config: a JSON file named by VSNAP_CONFIG', () => {
+  it('reads the clusters from the file and fills in the defaults (prefix vsnap/<name>, canary, keep 28)', () => {
+    const path = configFile({ clusters: [cluster('prod'), cluster('drill', { protected: true })] });
+
+    const config = loadConfig({ VSNAP_CONFIG: path });
+
+    assert.deepEqual(
+      config.clusters.map((c) => c.name),
+      ['prod', 'drill'],
+    );
+    const [prod, drill] = config.clusters;
+    assert.equal(prod.storage.prefix, 'vsnap/prod');
+    assert.equal(drill.storage.prefix, 'vsnap/drill');
+    assert.deepEqual(prod.canary, { mount: 'secret', path: 'check_timestamp' });
+    assert.deepEqual(prod.retention, { keep: 28 });
+    assert.equal(prod.protected, false, 'a file cluster is protected only when it says so');
+    assert.equal(drill.protected, true);
+    assert.equal(config.temporal.taskQueue, 'vsnap');
+  });
+
+  it('does not need VAULT_ADDR or BUCKET_NAME when a file is given', () => {
+    const path = configFile({ clusters: [cluster('prod')] });
+
+    assert.doesNotThrow(() => loadConfig({ VSNAP_CONFIG: path }));
+  });
+
+  it('reads Kubernetes and token auth with their defaults', () => {
+    const path = configFile({
+      clusters: [
+        cluster('k8s', { auth: { method: 'kubernetes', role: 'vsnap' } }),
+        cluster('tok', { auth: { method: 'token' } }),
+      ],
+    });
+
+    const [k8s, tok] = loadConfig({ VSNAP_CONFIG: path }).clusters;
+
+    assert.deepEqual(k8s.auth, {
+      method: 'kubernetes',
+      mount: 'kubernetes',
+      role: 'vsnap',
+      jwtPath: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+    });
+    assert.deepEqual(tok.auth, { method: 'token', tokenEnv: 'VAULT_TOKEN' });
+  });
+
+  it('lists a duplicate cluster name, a bad auth method and retention.keep 0 together, each with its place', () => {
+    const path = configFile({
+      clusters: [
+        cluster('prod'),
+        cluster('prod', { auth: { method: 'ldap' } }),
+        cluster('drill', { retention: { keep: 0 } }),
+      ],
+    });
+
+    const problems = configProblems({ VSNAP_CONFIG: path });
+
+    assert.equal(problems.length, 3, problems.join('\n'));
+    assert.ok(
+      problems.some((p) => p.includes('cluster name "prod" appears twice')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some(
+        (p) => p.includes('clusters[1]: auth.method must be one of approle, kubernetes, token') && p.includes('"ldap"'),
+      ),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => p.includes('clusters[2]: retention.keep must be an integer >= 1, got 0')),
+      problems.join('\n'),
+    );
+    for (const problem of problems) assert.ok(problem.startsWith(path), `"${problem}" names the file`);
+  });
+
+  it('names the path when the file does not exist', () => {
+    const missing = join(tmp, 'no-such-config.json');
+
+    const problems = configProblems({ VSNAP_CONFIG: missing });
+
+    assert.equal(problems.length, 1);
+    assert.ok(problems[0].includes(missing), problems[0]);
+    assert.match(problems[0], /no such file/);
+  });
+
+  it('names the path when the file is not JSON', () => {
+    const path = configFile('clusters: [prod]');
+
+    const problems = configProblems({ VSNAP_CONFIG: path });
+
+    assert.equal(problems.length, 1);
+    assert.ok(problems[0].startsWith(`${path}: not valid JSON`), problems[0]);
+  });
+
+  it('rejects a file without a non-empty clusters array', () => {
+    assert.match(configProblems({ VSNAP_CONFIG: configFile({}) })[0], /clusters must be a non-empty array/);
+    assert.match(configProblems({ VSNAP_CONFIG: configFile({ clusters: [] }) })[0], /non-empty array/);
+    assert.match(configProblems({ VSNAP_CONFIG: configFile([cluster('prod')]) })[0], /must hold a JSON object/);
+  });
+
+  it('rejects a caCertFile that does not exist', () => {
+    const path = configFile({ clusters: [cluster('prod', { caCertFile: join(tmp, 'missing-ca.pem') })] });
+
+    const problems = configProblems({ VSNAP_CONFIG: path });
+
+    assert.equal(problems.length, 1);
+    assert.match(problems[0], /caCertFile .*missing-ca\.pem does not exist/);
+  });
+});
