@@ -1,5 +1,6 @@
 // `npm run stack:up | stack:down [-- --purge] | stack:status`: the real local stack that the
 // demo and the tests run against. See README "Local stack".
+import '../../worker/quiet-sdk-warnings';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { aws, baoClusters, configFile, envFile, ports, SEAL_TYPES, type SealType, stackDir } from './layout';

@@ -1,0 +1,99 @@
+// The seed's generate_root_token, as code: start a generate-root attempt (Vault creates the
+// OTP), feed key shares one at a time until complete, decode the token. The attempt is
+// cancelled on any failure, so a failed run leaves no half-authorised attempt behind.
+import type { KeyShares } from '../keys/key-shares';
+import { VaultRequestError } from './vault-errors';
+import type { VaultHttp } from './vault-http';
+
+export class KeySharesRejectedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeySharesRejectedError';
+  }
+}
+
+interface AttemptStatus {
+  started: boolean;
+  nonce: string;
+  otp?: string;
+  otp_length?: number;
+  progress: number;
+  required: number;
+  complete: boolean;
+  encoded_token?: string;
+  encoded_root_token?: string;
+}
+
+/** encoded_token is base64 (unpadded) of token XOR otp. */
+export function decodeRootToken(encoded: string, otp: string): string {
+  const raw = Buffer.from(encoded, 'base64');
+  const pad = Buffer.from(otp, 'utf8');
+  if (raw.length !== pad.length) {
+    throw new Error(`encoded root token is ${raw.length} bytes but the OTP is ${pad.length}; wrong OTP for this attempt`);
+  }
+  return Buffer.from(raw.map((b, i) => b ^ pad[i]!)).toString('utf8');
+}
+
+export async function cancelGenerateRoot(vault: VaultHttp): Promise<void> {
+  await vault.request('generate-root cancel', { method: 'DELETE', path: '/sys/generate-root/attempt' });
+}
+
+/** Returns a new root token. The caller must revoke it (revoke-self) when done. */
+export async function generateRootToken(vault: VaultHttp, shares: KeyShares): Promise<string> {
+  // A run killed midway may have left its attempt open; only one can exist at a time.
+  const existing = await vault.request<AttemptStatus>('generate-root status', {
+    method: 'GET',
+    path: '/sys/generate-root/attempt',
+  });
+  if (existing.started) await cancelGenerateRoot(vault);
+
+  const attempt = await vault.request<AttemptStatus>('generate-root start', {
+    method: 'PUT',
+    path: '/sys/generate-root/attempt',
+    json: {},
+  });
+  try {
+    if (!attempt.otp) throw new Error('Vault returned no OTP for generate-root (is it older than 1.10?)');
+    for (const key of shares.keys) {
+      let status: AttemptStatus;
+      try {
+        status = await vault.request<AttemptStatus>('generate-root update', {
+          method: 'PUT',
+          path: '/sys/generate-root/update',
+          json: { key, nonce: attempt.nonce },
+        });
+      } catch (err) {
+        if (err instanceof VaultRequestError && err.status === 400) {
+          throw new KeySharesRejectedError(`${vault.address} rejected the key shares for generate-root: ${err.vaultErrors.join('; ')}`);
+        }
+        throw err;
+      }
+      const encoded = status.encoded_token || status.encoded_root_token;
+      if (status.complete && encoded) return decodeRootToken(encoded, attempt.otp);
+    }
+    throw new KeySharesRejectedError(
+      `${vault.address} needs ${attempt.required} key shares for generate-root; the key source has only ${shares.keys.length}`,
+    );
+  } catch (err) {
+    await cancelGenerateRoot(vault).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Unseals with `shares`, resetting any partial progress first. Resolves once unsealed. */
+export async function unsealWith(vault: VaultHttp, shares: KeyShares): Promise<void> {
+  await vault.request('unseal reset', { method: 'PUT', path: '/sys/unseal', json: { reset: true } });
+  for (const key of shares.keys) {
+    let status: { sealed: boolean };
+    try {
+      status = await vault.request<{ sealed: boolean }>('unseal', { method: 'PUT', path: '/sys/unseal', json: { key } });
+    } catch (err) {
+      if (err instanceof VaultRequestError && err.status === 400) {
+        throw new KeySharesRejectedError(`${vault.address} rejected the unseal key shares: ${err.vaultErrors.join('; ')}`);
+      }
+      throw err;
+    }
+    if (!status.sealed) return;
+  }
+  throw new KeySharesRejectedError(`${vault.address} is still sealed after all ${shares.keys.length} key shares`);
+}
