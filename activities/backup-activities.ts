@@ -10,6 +10,7 @@ import { type RetentionPolicy, selectExpiredSnapshots } from './retention';
 import { MANIFEST_FORMAT, type CanaryRecord, type SnapshotManifest } from './storage/manifest';
 import { snapshotKeyFor } from './storage/snapshot-keys';
 import { resolveActiveNode } from './vault/active-node';
+import { type Inventory, takeInventory } from './vault/inventory';
 import { loginToVault, type VaultSession } from './vault/vault-login';
 import type { ClusterConfig } from '../worker/config';
 
@@ -92,6 +93,17 @@ export function createBackupActivities(deps: ActivityDeps) {
       });
     },
 
+    /** Names and counts of what the cluster holds, recorded in the manifest for restore drills. */
+    async recordInventory(input: { cluster: string }): Promise<Inventory> {
+      return withFailureMapping(async () => {
+        const cluster = clusterOrFail(deps, input.cluster);
+        return withVaultSession(cluster, async (session) => {
+          const { vault } = await resolveActiveNode(vaultFor(cluster));
+          return takeInventory(vault, session.token);
+        });
+      });
+    },
+
     /**
      * Streams the Raft snapshot from the active node into an S3 multipart upload, hashing and
      * validating on the way, then completes the upload and writes the manifest. Nothing is
@@ -103,6 +115,7 @@ export function createBackupActivities(deps: ActivityDeps) {
       workflowId: string;
       runId: string;
       canary: CanaryRecord;
+      inventory?: Inventory;
     }): Promise<SnapshotRecord> {
       return withFailureMapping(
         async () => {
@@ -176,6 +189,7 @@ export function createBackupActivities(deps: ActivityDeps) {
                 },
                 archive: { metaSha256: facts.metaSha256, stateSha256: facts.stateSha256, stateSize: facts.stateSize },
                 canary: input.canary,
+                ...(input.inventory ? { inventory: input.inventory } : {}),
               };
               try {
                 await deps.store.putManifest(bucket, manifest, kmsKeyId);

@@ -3,7 +3,10 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../workflows/names';
 import { ArchiveInvalidError } from './archive/snapshot-archive';
+import { ChecksumMismatchError } from './archive/verified-snapshot-stream';
+import { KeySharesUnavailableError } from './keys/key-shares';
 import { BucketNotFoundError } from './storage/snapshot-store';
+import { KeySharesRejectedError } from './vault/generate-root';
 import { VaultUnavailableError } from './vault/active-node';
 import { VaultRequestError } from './vault/vault-errors';
 import { CredentialsUnavailableError, VaultAuthError } from './vault/vault-login';
@@ -31,6 +34,9 @@ export function toActivityFailure(err: unknown, options: FailureOptions = {}): u
       `${err.message}. The token's policy lacks a capability; compare it with deploy/vault/snapshot-agent-policy.hcl`,
     );
   }
+  if (err instanceof ChecksumMismatchError) return failure(FailureType.ChecksumMismatch, err.message);
+  if (err instanceof KeySharesRejectedError) return failure(FailureType.KeySharesRejected, err.message);
+  if (err instanceof KeySharesUnavailableError) return failure(FailureType.KeySharesUnavailable, err.message);
   if (err instanceof BucketNotFoundError) return failure(FailureType.BucketNotFound, err.message);
   if (err instanceof ArchiveInvalidError)
     return failure(FailureType.ArchiveInvalid, err.message, !options.archiveRetryable);

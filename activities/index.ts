@@ -1,12 +1,14 @@
 // createActivities: every activity of every vsnap workflow, bound to its dependencies.
 import { createBackupActivities } from './backup-activities';
 import type { ActivityDeps } from './deps';
+import { createRestoreActivities } from './restore-activities';
 
 export type { ActivityDeps } from './deps';
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createBackupActivities(deps),
+    ...createRestoreActivities(deps),
   };
 }
 

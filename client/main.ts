@@ -1,9 +1,12 @@
 // The vsnap CLI: `vsnap <command> [flags]`. One file per command under commands/.
 import '../worker/quiet-sdk-warnings';
+import { approveCommand } from './commands/approve';
 import { backupCommand } from './commands/backup';
+import { restoreCommand } from './commands/restore';
+import { verifyCommand } from './commands/verify';
 import { type Command, ExitCode, UsageError } from './cli';
 
-const COMMANDS: Command[] = [backupCommand];
+const COMMANDS: Command[] = [backupCommand, restoreCommand, verifyCommand, approveCommand];
 
 function usage(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.synopsis}`);

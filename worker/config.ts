@@ -1,6 +1,7 @@
 // The one config parser: environment variables plus an optional JSON file listing Vault
 // clusters. Validation collects every problem, so an operator fixes a config in one pass.
 import { existsSync, readFileSync } from 'node:fs';
+import type { KeySourceConfig } from '../activities/keys/key-shares';
 import { DEFAULT_TASK_QUEUE } from '../workflows/names';
 
 export type AppRoleCredentialSource =
@@ -26,6 +27,16 @@ export interface ClusterConfig {
   canary: { mount: string; path: string };
   /** A protected cluster (production) is never a restore target without explicit approval. */
   protected: boolean;
+  /**
+   * This cluster's key shares (Shamir unseal keys, or recovery keys with auto-unseal), for
+   * regenerating a root token and unsealing after a restore.
+   */
+  keyShares?: KeySourceConfig;
+  /**
+   * For a drill cluster: the cluster whose snapshots it rehearses. Restores from that source
+   * into this cluster are declared intent (no `force` needed) and are `verify`'s default.
+   */
+  drillSource?: string;
 }
 
 export interface VsnapConfig {
@@ -161,6 +172,7 @@ function parseClusters(raw: unknown, where: string, problems: string[]): Cluster
     if (seen.has(c.name)) problems.push(`${where}: cluster name "${c.name}" appears twice; names must be unique`);
     seen.add(c.name);
   }
+  checkDrillSources(clusters, where, problems);
   return clusters;
 }
 
@@ -209,6 +221,8 @@ function parseCluster(raw: unknown, where: string, problems: string[]): ClusterC
       path: typeof canary.path === 'string' ? canary.path : 'check_timestamp',
     },
     protected: c.protected === true,
+    ...(c.keyShares !== undefined ? { keyShares: parseKeySource(c.keyShares, `${where}: keyShares`, problems) } : {}),
+    ...(typeof c.drillSource === 'string' && c.drillSource ? { drillSource: c.drillSource } : {}),
   };
 }
 
@@ -257,6 +271,41 @@ function parseAuth(raw: unknown, where: string, problems: string[]): VaultAuthCo
     default:
       problems.push(`${where}.method must be one of approle, kubernetes, token; got ${JSON.stringify(a.method)}`);
       return { method: 'token', tokenEnv: 'VAULT_TOKEN' };
+  }
+}
+
+function parseKeySource(raw: unknown, where: string, problems: string[]): KeySourceConfig {
+  const k = (typeof raw === 'object' && raw !== null ? raw : {}) as Raw;
+  const need = (field: string, hint: string): string => {
+    const value = k[field];
+    if (typeof value === 'string' && value) return value;
+    problems.push(`${where}.${field} is required for source "${String(k.source)}" (${hint})`);
+    return '';
+  };
+  switch (k.source) {
+    case 'secretsManager':
+      return { source: 'secretsManager', secretId: need('secretId', 'the secret name or ARN') };
+    case 'file':
+      return { source: 'file', path: need('path', 'a mounted file with the shares') };
+    case 'env':
+      return { source: 'env', name: need('name', 'the variable holding the shares') };
+    default:
+      problems.push(`${where}.source must be one of secretsManager, file, env; got ${JSON.stringify(k.source)}`);
+      return { source: 'env', name: '' };
+  }
+}
+
+/** Every drill cluster's source must be a configured cluster other than itself. */
+function checkDrillSources(clusters: ClusterConfig[], where: string, problems: string[]): void {
+  const names = new Set(clusters.map((c) => c.name));
+  for (const c of clusters) {
+    if (c.drillSource === undefined) continue;
+    if (c.drillSource === c.name) problems.push(`${where}: cluster ${c.name} cannot be its own drillSource`);
+    else if (!names.has(c.drillSource)) {
+      problems.push(
+        `${where}: cluster ${c.name} has drillSource "${c.drillSource}", which is not a configured cluster`,
+      );
+    }
   }
 }
 

@@ -39,6 +39,9 @@ export async function createVsnapWorker(options: CreateWorkerOptions): Promise<V
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     activities,
+    // Cancellation reaches an activity with its next heartbeat; keep that prompt for restores.
+    maxHeartbeatThrottleInterval: '2s',
+    defaultHeartbeatThrottleInterval: '2s',
     ...(options.workflowBundlePath
       ? { workflowBundle: { codePath: options.workflowBundlePath } }
       : { workflowsPath: require.resolve('../workflows') }),

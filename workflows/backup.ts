@@ -20,7 +20,7 @@ export interface BackupResult {
 }
 
 export interface BackupProgress {
-  step: 'plan' | 'canary' | 'snapshot' | 'retention' | 'done';
+  step: 'plan' | 'canary' | 'inventory' | 'snapshot' | 'retention' | 'done';
   cluster?: string;
 }
 
@@ -53,6 +53,9 @@ export async function backup(input: BackupInput = {}): Promise<BackupResult> {
   progress.step = 'canary';
   const canary = await quick.writeCanary({ cluster: plan.cluster, workflowId: info.workflowId });
 
+  progress.step = 'inventory';
+  const inventory = await quick.recordInventory({ cluster: plan.cluster });
+
   progress.step = 'snapshot';
   const snapshot = await stream.streamSnapshotToS3({
     cluster: plan.cluster,
@@ -60,6 +63,7 @@ export async function backup(input: BackupInput = {}): Promise<BackupResult> {
     workflowId: info.workflowId,
     runId: info.runId,
     canary,
+    inventory,
   });
 
   progress.step = 'retention';

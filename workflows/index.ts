@@ -1,3 +1,5 @@
 // Every workflow the worker registers. Workflow type names are the exported function names
 // (see names.ts).
 export { backup } from './backup';
+export { restore } from './restore';
+export { verify } from './verify';

@@ -5,6 +5,8 @@ export const DEFAULT_TASK_QUEUE = 'vsnap';
 
 export const WorkflowType = {
   backup: 'backup',
+  restore: 'restore',
+  verify: 'verify',
 } as const;
 
 /**
@@ -22,6 +24,12 @@ export const FailureType = {
   BucketNotFound: 'BucketNotFound',
   ArchiveInvalid: 'ArchiveInvalid',
   CredentialsUnavailable: 'CredentialsUnavailable',
+  KeySharesUnavailable: 'KeySharesUnavailable',
+  KeySharesRejected: 'KeySharesRejected',
+  SnapshotNotFound: 'SnapshotNotFound',
+  ChecksumMismatch: 'ChecksumMismatch',
+  ApprovalTimeout: 'ApprovalTimeout',
+  CheckFailed: 'CheckFailed',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 

@@ -5,9 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
 export type KeySourceConfig =
-  | { source: 'secretsManager'; secretId: string }
-  | { source: 'file'; path: string }
-  | { source: 'env'; name: string };
+  { source: 'secretsManager'; secretId: string } | { source: 'file'; path: string } | { source: 'env'; name: string };
 
 export interface KeyShares {
   keys: string[];
@@ -49,7 +47,9 @@ export async function loadKeyShares(
     }
   } catch (err) {
     const name = (err as { name?: string; code?: string }).code ?? (err as { name?: string }).name ?? 'error';
-    throw new KeySharesUnavailableError(`cannot read key shares from ${where} (${name}); check it exists and the worker may read it`);
+    throw new KeySharesUnavailableError(
+      `cannot read key shares from ${where} (${name}); check it exists and the worker may read it`,
+    );
   }
   if (!text) throw new KeySharesUnavailableError(`${where} is empty; it must hold the cluster's key shares`);
   return parseKeyShares(text, where);
@@ -73,7 +73,7 @@ export function parseKeyShares(text: string, where: string): KeyShares {
     throw new KeySharesUnavailableError(`${where} is neither JSON nor one key share per line`);
   }
   const o = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
-  const list = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined);
+  const list = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : undefined);
   const keys =
     list(o.keys) ??
     list(o.recovery_keys_b64) ??

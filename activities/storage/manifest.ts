@@ -1,6 +1,7 @@
 // The sidecar manifest written next to every snapshot once it is complete and validated.
 // A snapshot without a manifest is not a valid backup (its run did not finish).
 import type { ArchiveFacts } from '../archive/snapshot-archive';
+import type { Inventory } from '../vault/inventory';
 
 export const MANIFEST_FORMAT = 'vsnap.manifest/v1';
 
@@ -25,4 +26,6 @@ export interface SnapshotManifest {
   raft: Pick<ArchiveFacts, 'raftIndex' | 'raftTerm' | 'raftVersion' | 'configurationIndex'>;
   archive: Pick<ArchiveFacts, 'metaSha256' | 'stateSha256' | 'stateSize'>;
   canary: CanaryRecord;
+  /** What the cluster held when the snapshot was taken; a restore drill compares it. */
+  inventory?: Inventory;
 }

@@ -17,6 +17,11 @@ export function manifestKeyFor(snapshotKey: string): string {
   return `${snapshotKey.slice(0, slash)}/manifests/${name}`;
 }
 
+/** Where a restore drill records that it verified a snapshot. */
+export function verificationKeyFor(snapshotKey: string): string {
+  return manifestKeyFor(snapshotKey).replace(/\.json$/, '.verified.json');
+}
+
 /** The time a snapshot key encodes, or undefined for keys that are not vsnap snapshots. */
 export function snapshotTimeOf(key: string): Date | undefined {
   const m = SNAPSHOT_NAME.exec(key.slice(key.lastIndexOf('/') + 1));

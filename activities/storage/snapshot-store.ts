@@ -16,7 +16,8 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import type { CompletedPart } from '@aws-sdk/client-s3';
-import { manifestKeyFor, snapshotTimeOf } from './snapshot-keys';
+import type { Readable } from 'node:stream';
+import { manifestKeyFor, snapshotTimeOf, verificationKeyFor } from './snapshot-keys';
 import { MANIFEST_FORMAT, type SnapshotManifest } from './manifest';
 
 export class BucketNotFoundError extends Error {
@@ -166,12 +167,39 @@ export class SnapshotStore {
     return objects;
   }
 
+  /** Opens a stored snapshot for streaming. */
+  async openSnapshot(bucket: string, key: string, signal?: AbortSignal): Promise<{ body: Readable; size: number }> {
+    const res = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+    return { body: res.Body as Readable, size: res.ContentLength ?? 0 };
+  }
+
+  /** The newest snapshot that has a manifest, or undefined. */
+  async latestValidSnapshot(bucket: string, prefix: string): Promise<SnapshotObject | undefined> {
+    return (await this.listSnapshots(bucket, prefix)).find((s) => s.manifest !== undefined);
+  }
+
+  /** Writes a small JSON record next to a snapshot's manifest (e.g. a drill's verification). */
+  async putRecord(bucket: string, key: string, record: unknown, kmsKeyId?: string): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: JSON.stringify(record, null, 2),
+        ContentType: 'application/json',
+        ...(kmsKeyId ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: kmsKeyId } : {}),
+      }),
+    );
+  }
+
   /** Deletes a snapshot and its manifest (S3 DeleteObjects ignores keys that are already gone). */
   async deleteSnapshot(bucket: string, key: string): Promise<void> {
     const res = await this.s3.send(
       new DeleteObjectsCommand({
         Bucket: bucket,
-        Delete: { Objects: [{ Key: key }, { Key: manifestKeyFor(key) }], Quiet: true },
+        Delete: {
+          Objects: [{ Key: key }, { Key: manifestKeyFor(key) }, { Key: verificationKeyFor(key) }],
+          Quiet: true,
+        },
       }),
     );
     if (res.Errors && res.Errors.length > 0) {

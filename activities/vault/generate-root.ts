@@ -29,9 +29,11 @@ export function decodeRootToken(encoded: string, otp: string): string {
   const raw = Buffer.from(encoded, 'base64');
   const pad = Buffer.from(otp, 'utf8');
   if (raw.length !== pad.length) {
-    throw new Error(`encoded root token is ${raw.length} bytes but the OTP is ${pad.length}; wrong OTP for this attempt`);
+    throw new Error(
+      `encoded root token is ${raw.length} bytes but the OTP is ${pad.length}; wrong OTP for this attempt`,
+    );
   }
-  return Buffer.from(raw.map((b, i) => b ^ pad[i]!)).toString('utf8');
+  return Buffer.from(raw.map((b, i) => b ^ pad[i])).toString('utf8');
 }
 
 export async function cancelGenerateRoot(vault: VaultHttp): Promise<void> {
@@ -64,7 +66,9 @@ export async function generateRootToken(vault: VaultHttp, shares: KeyShares): Pr
         });
       } catch (err) {
         if (err instanceof VaultRequestError && err.status === 400) {
-          throw new KeySharesRejectedError(`${vault.address} rejected the key shares for generate-root: ${err.vaultErrors.join('; ')}`);
+          throw new KeySharesRejectedError(
+            `${vault.address} rejected the key shares for generate-root: ${err.vaultErrors.join('; ')}`,
+          );
         }
         throw err;
       }
@@ -86,10 +90,16 @@ export async function unsealWith(vault: VaultHttp, shares: KeyShares): Promise<v
   for (const key of shares.keys) {
     let status: { sealed: boolean };
     try {
-      status = await vault.request<{ sealed: boolean }>('unseal', { method: 'PUT', path: '/sys/unseal', json: { key } });
+      status = await vault.request<{ sealed: boolean }>('unseal', {
+        method: 'PUT',
+        path: '/sys/unseal',
+        json: { key },
+      });
     } catch (err) {
       if (err instanceof VaultRequestError && err.status === 400) {
-        throw new KeySharesRejectedError(`${vault.address} rejected the unseal key shares: ${err.vaultErrors.join('; ')}`);
+        throw new KeySharesRejectedError(
+          `${vault.address} rejected the unseal key shares: ${err.vaultErrors.join('; ')}`,
+        );
       }
       throw err;
     }

@@ -1,19 +1,9 @@
 // vsnap backup: start a backup of one cluster, optionally wait for its result.
-import { WorkflowFailedError } from '@temporalio/client';
 import type { BackupResult } from '../../workflows/backup';
 import { parseBackupInput } from '../../workflows/backup-input';
 import { WorkflowType } from '../../workflows/names';
-import { connectTemporal } from '../connection';
-import {
-  CONNECTION_HELP,
-  CONNECTION_OPTIONS,
-  type Command,
-  ExitCode,
-  parseCommandArgs,
-  printJson,
-  UsageError,
-} from '../cli';
-import { describeFailure } from '../failure-text';
+import { CONNECTION_HELP, CONNECTION_OPTIONS, type Command, ExitCode, parseCommandArgs, UsageError } from '../cli';
+import { defaultWorkflowId, runWorkflow } from '../run-workflow';
 
 const HELP = `Usage: vsnap backup [--cluster NAME] [--keep N] [--wait]
 
@@ -48,50 +38,26 @@ export const backupCommand: Command = {
       console.log(HELP);
       return ExitCode.ok;
     }
-    const raw = {
-      ...(values.cluster !== undefined ? { cluster: values.cluster } : {}),
-      ...(values.keep !== undefined ? { keep: Number(values.keep) } : {}),
-    };
     let input;
     try {
-      input = parseBackupInput(raw);
+      input = parseBackupInput({
+        ...(values.cluster !== undefined ? { cluster: values.cluster } : {}),
+        ...(values.keep !== undefined ? { keep: Number(values.keep) } : {}),
+      });
     } catch (err) {
       throw new UsageError(`vsnap backup: ${(err as Error).message}`);
     }
-    const temporal = await connectTemporal({
-      ...(values.address ? { address: values.address } : {}),
-      ...(values.namespace ? { namespace: values.namespace } : {}),
-      ...(values['task-queue'] ? { taskQueue: values['task-queue'] } : {}),
+    const workflowId = values.id ?? defaultWorkflowId('backup', input.cluster);
+    return runWorkflow<BackupResult>({
+      kind: 'backup',
+      workflowType: WorkflowType.backup,
+      input,
+      workflowId,
+      wait: values.wait,
+      json: values.json,
+      flags: values,
+      printResult: (r) => printBackupResult(workflowId, r),
     });
-    try {
-      const workflowId =
-        values.id ?? `backup-${input.cluster ?? 'default'}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-      const handle = await temporal.client.workflow.start(WorkflowType.backup, {
-        taskQueue: temporal.taskQueue,
-        workflowId,
-        args: [input],
-      });
-      if (!values.wait) {
-        if (values.json) printJson({ workflowId, runId: handle.firstExecutionRunId });
-        else console.log(`started backup ${workflowId} (run ${handle.firstExecutionRunId})`);
-        return ExitCode.ok;
-      }
-      if (!values.json) console.error(`backup ${workflowId} started; waiting for it to finish...`);
-      try {
-        const result = (await handle.result()) as BackupResult;
-        if (values.json) printJson({ workflowId, ...result });
-        else printBackupResult(workflowId, result);
-        return ExitCode.ok;
-      } catch (err) {
-        if (!(err instanceof WorkflowFailedError)) throw err;
-        const text = describeFailure(err);
-        if (values.json) printJson({ workflowId, status: 'failed', error: text });
-        else console.error(`backup ${workflowId} failed: ${text}`);
-        return ExitCode.runFailed;
-      }
-    } finally {
-      await temporal.close();
-    }
   },
 };
 

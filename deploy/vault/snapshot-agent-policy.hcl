@@ -16,3 +16,18 @@ path "secret/data/check_timestamp" {
 path "auth/token/revoke-self" {
   capabilities = ["update"]
 }
+
+# The inventory recorded in each snapshot's manifest (names and counts, never values), which a
+# restore drill compares with the restored cluster.
+path "sys/mounts" {
+  capabilities = ["read"]
+}
+path "sys/auth" {
+  capabilities = ["read"]
+}
+path "sys/policies/acl" {
+  capabilities = ["list"]
+}
+path "secret/metadata/*" {
+  capabilities = ["list"]
+}

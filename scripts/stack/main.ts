@@ -114,10 +114,13 @@ function writeConfig(kmsKeyId: string): void {
     clusters: [
       cluster('prod', {
         auth: { method: 'approle', credentials: { source: 'secretsManager', secretId: aws.agentSecretId } },
+        keyShares: { source: 'secretsManager', secretId: aws.keySharesSecretId('prod') },
         protected: true,
       }),
       cluster('drill', {
         auth: { method: 'token', tokenEnv: 'VSNAP_DRILL_TOKEN' },
+        keyShares: { source: 'secretsManager', secretId: aws.keySharesSecretId('drill') },
+        drillSource: 'prod',
       }),
     ],
   };

@@ -56,11 +56,13 @@ listener "tcp" {
   address = "127.0.0.1:${port}"
   cluster_address = "127.0.0.1:${port + 1}"
   tls_disable = true
+  # OpenBao >= 2.5.3 turns the unauthenticated sys/generate-root endpoints off by default;
+  # vsnap regenerates root through them after a restore, as Vault and the seed's script do.
+  disable_unauthed_generate_root_endpoints = false
 }
 ${sealStanza}api_addr = "http://127.0.0.1:${port}"
 cluster_addr = "http://127.0.0.1:${port + 1}"
 cluster_name = "${name}"
-disable_mlock = true
 ui = false
 log_level = "warn"
 `;

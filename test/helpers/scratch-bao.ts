@@ -37,7 +37,7 @@ function startNode(dir: string, name: string, port: number, joinAddress?: string
     join(dir, `${name}.hcl`),
     `storage "raft" {\n  path = "${data}"\n  node_id = "${name}"\n${retryJoin}}\n` +
       `listener "tcp" {\n  address = "127.0.0.1:${port}"\n  cluster_address = "127.0.0.1:${port + 1}"\n  tls_disable = true\n}\n` +
-      `api_addr = "${address}"\ncluster_addr = "http://127.0.0.1:${port + 1}"\ndisable_mlock = true\nlog_level = "error"\n`,
+      `api_addr = "${address}"\ncluster_addr = "http://127.0.0.1:${port + 1}"\nlog_level = "error"\n`,
   );
   mkdirSync(data, { recursive: true });
   const child = spawn(bao, ['server', `-config=${join(dir, `${name}.hcl`)}`], { stdio: 'ignore', detached: true });

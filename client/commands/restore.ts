@@ -1,0 +1,90 @@
+// vsnap restore: restore a snapshot into a target cluster.
+import { WorkflowType } from '../../workflows/names';
+import { formatReport } from '../../workflows/report-text';
+import { parseRestoreInput } from '../../workflows/restore-input';
+import type { RestoreReport } from '../../workflows/restore-types';
+import { CONNECTION_HELP, CONNECTION_OPTIONS, type Command, ExitCode, parseCommandArgs, UsageError } from '../cli';
+import { defaultWorkflowId, runWorkflow } from '../run-workflow';
+import { sendApproval } from './approve';
+
+const HELP = `Usage: vsnap restore --target NAME [--snapshot latest|KEY] [--source NAME] [--force] [--dry-run] [--approve --approver NAME]
+
+Restore a snapshot into a cluster, wait until it really serves the restored data, regenerate
+root, check the canary, inventory and a real login, and revoke every token it made.
+
+Options:
+  --target NAME        the cluster to restore into (required)
+  --snapshot KEY       "latest" (default) or an exact snapshot key
+  --source NAME        the cluster whose snapshot to restore (default: the target's drillSource, else the target)
+  --force              intent to replace the target's data with another cluster's snapshot
+  --dry-run            fetch and validate only; the target is not touched
+  --approve            approve at once (for a protected target), recorded with --approver
+  --approver NAME      who approves (default: $USER)
+  --approval-timeout M minutes a protected target waits for approval (default 60)
+  --max-age-days N     the canary must be younger than this (default 8)
+  --no-wait            start and return the workflow id
+  --id ID              workflow id (default: restore-TARGET-<time>)
+
+${CONNECTION_HELP}
+
+Examples:
+  vsnap restore --target drill
+  vsnap restore --target prod --snapshot vsnap/prod/2026-11-28T01-28-02.081Z.snap --approve --approver alice
+  vsnap restore --target drill --dry-run --json`;
+
+export const restoreCommand: Command = {
+  name: 'restore',
+  synopsis: 'Restore a snapshot into a cluster',
+  help: HELP,
+  async run(argv) {
+    const { values } = parseCommandArgs('restore', argv, {
+      ...CONNECTION_OPTIONS,
+      target: { type: 'string' },
+      snapshot: { type: 'string' },
+      source: { type: 'string' },
+      force: { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
+      approve: { type: 'boolean', default: false },
+      approver: { type: 'string' },
+      'approval-timeout': { type: 'string' },
+      'max-age-days': { type: 'string' },
+      'no-wait': { type: 'boolean', default: false },
+      id: { type: 'string' },
+    });
+    if (values.help) {
+      console.log(HELP);
+      return ExitCode.ok;
+    }
+    const input = {
+      ...(values.target !== undefined ? { target: values.target } : {}),
+      ...(values.snapshot !== undefined ? { snapshot: values.snapshot } : {}),
+      ...(values.source !== undefined ? { source: values.source } : {}),
+      ...(values.force ? { force: true } : {}),
+      ...(values['dry-run'] ? { dryRun: true } : {}),
+      ...(values['approval-timeout'] !== undefined
+        ? { approvalTimeoutMinutes: Number(values['approval-timeout']) }
+        : {}),
+      ...(values['max-age-days'] !== undefined ? { maxAgeDays: Number(values['max-age-days']) } : {}),
+    };
+    try {
+      parseRestoreInput(input);
+    } catch (err) {
+      throw new UsageError(`vsnap restore: ${(err as Error).message}`);
+    }
+    const approver = values.approver ?? process.env.USER ?? '';
+    if (values.approve && !approver) throw new UsageError('vsnap restore: --approve needs --approver NAME');
+    return runWorkflow<RestoreReport>({
+      kind: 'restore',
+      workflowType: WorkflowType.restore,
+      input,
+      workflowId: values.id ?? defaultWorkflowId('restore', values.target),
+      wait: !values['no-wait'],
+      json: values.json,
+      flags: values,
+      printResult: (r) => console.log(formatReport(r)),
+      ...(values.approve
+        ? { afterStart: (client, id) => sendApproval(client, id, approver, { waitForPrompt: true }) }
+        : {}),
+    });
+  },
+};

@@ -1,0 +1,75 @@
+// vsnap verify: run a restore drill of a cluster's backup into its drill cluster.
+import { WorkflowType } from '../../workflows/names';
+import { formatReport } from '../../workflows/report-text';
+import { parseVerifyInput } from '../../workflows/restore-input';
+import type { RestoreReport } from '../../workflows/restore-types';
+import { CONNECTION_HELP, CONNECTION_OPTIONS, type Command, ExitCode, parseCommandArgs, UsageError } from '../cli';
+import { defaultWorkflowId, runWorkflow } from '../run-workflow';
+
+const HELP = `Usage: vsnap verify [--cluster NAME] [--target DRILL] [--snapshot latest|KEY] [--no-wait]
+
+Restore drill: restore the latest (or a given) backup of a cluster into its drill cluster,
+regenerate root, check the canary, the inventory and a real login, revoke every token, and
+print the report. Fails (exit 1) when a check fails, naming which and why.
+
+Options:
+  --cluster NAME      the cluster whose backup is drilled (default: the drill cluster's drillSource)
+  --target NAME       the drill cluster (default: the cluster whose drillSource is --cluster)
+  --snapshot KEY      "latest" (default) or an exact snapshot key
+  --max-age-days N    the canary must be younger than this (default 8, as in the seed)
+  --webhook URL       Slack-compatible webhook notified on failure
+  --notify-success    also notify on success
+  --no-wait           start and return the workflow id
+  --id ID             workflow id (default: verify-CLUSTER-<time>)
+
+${CONNECTION_HELP}
+
+Examples:
+  vsnap verify --cluster prod
+  vsnap verify --cluster prod --snapshot vsnap/prod/2026-11-28T01-28-02.081Z.snap --json`;
+
+export const verifyCommand: Command = {
+  name: 'verify',
+  synopsis: 'Run a restore drill and print its report',
+  help: HELP,
+  async run(argv) {
+    const { values } = parseCommandArgs('verify', argv, {
+      ...CONNECTION_OPTIONS,
+      cluster: { type: 'string' },
+      target: { type: 'string' },
+      snapshot: { type: 'string' },
+      'max-age-days': { type: 'string' },
+      webhook: { type: 'string' },
+      'notify-success': { type: 'boolean', default: false },
+      'no-wait': { type: 'boolean', default: false },
+      id: { type: 'string' },
+    });
+    if (values.help) {
+      console.log(HELP);
+      return ExitCode.ok;
+    }
+    const input = {
+      ...(values.cluster !== undefined ? { cluster: values.cluster } : {}),
+      ...(values.target !== undefined ? { target: values.target } : {}),
+      ...(values.snapshot !== undefined ? { snapshot: values.snapshot } : {}),
+      ...(values['max-age-days'] !== undefined ? { maxAgeDays: Number(values['max-age-days']) } : {}),
+      ...(values.webhook !== undefined ? { webhookUrl: values.webhook } : {}),
+      ...(values['notify-success'] ? { notifyOnSuccess: true } : {}),
+    };
+    try {
+      parseVerifyInput(input);
+    } catch (err) {
+      throw new UsageError(`vsnap verify: ${(err as Error).message}`);
+    }
+    return runWorkflow<RestoreReport>({
+      kind: 'verify',
+      workflowType: WorkflowType.verify,
+      input,
+      workflowId: values.id ?? defaultWorkflowId('verify', values.cluster),
+      wait: !values['no-wait'],
+      json: values.json,
+      flags: values,
+      printResult: (r) => console.log(formatReport(r)),
+    });
+  },
+};

@@ -1,0 +1,69 @@
+// Starting a vsnap workflow from the CLI and, with --wait, waiting for its result: shared by
+// backup, restore and verify so they connect, name runs and report failures the same way.
+import { WorkflowFailedError } from '@temporalio/client';
+import { connectTemporal, type VsnapClient } from './connection';
+import { ExitCode, printJson } from './cli';
+import { describeFailure } from './failure-text';
+
+export interface ConnectionFlags {
+  address?: string | undefined;
+  namespace?: string | undefined;
+  'task-queue'?: string | undefined;
+}
+
+export function connectWith(flags: ConnectionFlags): Promise<VsnapClient> {
+  return connectTemporal({
+    ...(flags.address ? { address: flags.address } : {}),
+    ...(flags.namespace ? { namespace: flags.namespace } : {}),
+    ...(flags['task-queue'] ? { taskQueue: flags['task-queue'] } : {}),
+  });
+}
+
+export function defaultWorkflowId(kind: string, subject: string | undefined): string {
+  return `${kind}-${subject ?? 'default'}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+}
+
+export interface RunOptions<R> {
+  kind: string;
+  workflowType: string;
+  input: unknown;
+  workflowId: string;
+  wait: boolean;
+  json: boolean;
+  flags: ConnectionFlags;
+  printResult(result: R): void;
+  /** Called once the run started, while waiting (e.g. to send an approval). */
+  afterStart?(client: VsnapClient, workflowId: string): Promise<void>;
+}
+
+export async function runWorkflow<R>(o: RunOptions<R>): Promise<number> {
+  const temporal = await connectWith(o.flags);
+  try {
+    const handle = await temporal.client.workflow.start(o.workflowType, {
+      taskQueue: temporal.taskQueue,
+      workflowId: o.workflowId,
+      args: [o.input],
+    });
+    if (!o.wait) {
+      if (o.json) printJson({ workflowId: o.workflowId, runId: handle.firstExecutionRunId });
+      else console.log(`started ${o.kind} ${o.workflowId} (run ${handle.firstExecutionRunId})`);
+      return ExitCode.ok;
+    }
+    if (!o.json) console.error(`${o.kind} ${o.workflowId} started; waiting for it to finish...`);
+    await o.afterStart?.(temporal, o.workflowId);
+    try {
+      const result = (await handle.result()) as R;
+      if (o.json) printJson({ workflowId: o.workflowId, status: 'completed', result });
+      else o.printResult(result);
+      return ExitCode.ok;
+    } catch (err) {
+      if (!(err instanceof WorkflowFailedError)) throw err;
+      const text = describeFailure(err);
+      if (o.json) printJson({ workflowId: o.workflowId, status: 'failed', error: text });
+      else console.error(`${o.kind} ${o.workflowId} failed: ${text}`);
+      return ExitCode.runFailed;
+    }
+  } finally {
+    await temporal.close();
+  }
+}

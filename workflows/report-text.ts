@@ -1,0 +1,28 @@
+// Human-readable text of a restore/verify report and of a failure: for the webhook (Slack
+// renders `text`) and the CLI. Pure.
+import type { RestoreReport } from './restore-types';
+
+const MARK = { pass: 'PASS', fail: 'FAIL', skipped: 'SKIP' } as const;
+
+export function formatReport(r: RestoreReport): string {
+  const ageHours = (r.snapshotAgeSeconds / 3600).toFixed(1);
+  const lines = [
+    `vsnap ${r.kind} of ${r.source} into ${r.target}: ${r.passed ? 'PASSED' : 'FAILED'}${r.dryRun ? ' (dry run)' : ''}`,
+    `snapshot ${r.key} (taken ${r.snapshotTakenAt}, ${ageHours} h old)`,
+    ...(r.approvedBy ? [`approved by ${r.approvedBy}`] : []),
+    ...r.checks.map((c) => `  [${MARK[c.status]}] ${c.name}: ${c.actual} (expected ${c.expected})`),
+    `steps: ${r.steps.map((s) => `${s.step} ${s.seconds.toFixed(1)}s`).join(', ')}`,
+  ];
+  return lines.join('\n');
+}
+
+/** The innermost cause's message: where vsnap says what failed and how to fix it. */
+export function describeFailureForHumans(err: unknown): string {
+  let current: unknown = err;
+  let message = String(err);
+  while (current instanceof Error) {
+    message = current.message;
+    current = (current as Error & { cause?: unknown }).cause;
+  }
+  return message;
+}

@@ -1,0 +1,156 @@
+// The restore sequence shared by the `restore` and `verify` workflows: plan → (approval) →
+// fetch and verify → restore → checks, with cleanup on failure or cancellation. Deterministic:
+// timings use Temporal's workflow clock.
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  defineQuery,
+  defineUpdate,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { FailureType } from './names';
+import type { RestoreOptions } from './restore-input';
+import type { RestoreCheck, RestorePlan, RestoreReport, StepTiming } from './restore-types';
+
+export interface RestoreProgress {
+  step: 'plan' | 'awaiting-approval' | 'fetch' | 'restore' | 'check' | 'record' | 'done' | 'failed';
+  target?: string;
+  key?: string;
+  /** Bytes of the snapshot moved by completed steps (live bytes: the activity's heartbeat). */
+  bytes: number;
+  approvedBy?: string;
+}
+
+export interface Approval {
+  approver: string;
+}
+
+export const progressQuery = defineQuery<RestoreProgress>('progress');
+export const approveUpdate = defineUpdate<{ approvedBy: string }, [Approval]>('approve');
+
+const quick = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+});
+
+const streaming = proxyActivities<Activities>({
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '60s',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 3 },
+});
+
+export async function runRestore(kind: 'restore' | 'verify', options: RestoreOptions): Promise<RestoreReport> {
+  const progress: RestoreProgress = { step: 'plan', bytes: 0 };
+  setHandler(progressQuery, () => progress);
+  let approval: Approval | undefined;
+  setHandler(
+    approveUpdate,
+    (a) => {
+      approval = a;
+      progress.approvedBy = a.approver;
+      return { approvedBy: a.approver };
+    },
+    {
+      validator: (a: Approval | undefined) => {
+        if (progress.step !== 'awaiting-approval') {
+          throw new Error(`this ${kind} is not waiting for approval (it is at step "${progress.step}")`);
+        }
+        const approver: unknown = a?.approver;
+        if (typeof approver !== 'string' || approver.trim() === '') {
+          throw new Error('approve needs {"approver": "<your name>"}: who approved is recorded');
+        }
+      },
+    },
+  );
+
+  const steps: StepTiming[] = [];
+  const timed = async <T>(step: RestoreProgress['step'], fn: () => Promise<T>): Promise<T> => {
+    progress.step = step;
+    const began = Date.now();
+    const result = await fn();
+    steps.push({ step, seconds: (Date.now() - began) / 1000 });
+    return result;
+  };
+
+  const plan: RestorePlan = await timed('plan', () =>
+    quick.planRestore({
+      ...(options.target ? { target: options.target } : {}),
+      ...(options.source ? { source: options.source } : {}),
+      snapshot: options.snapshot,
+      force: options.force,
+    }),
+  );
+  progress.target = plan.target;
+  progress.key = plan.key;
+
+  const report = (checks: RestoreCheck[]): RestoreReport => ({
+    kind,
+    target: plan.target,
+    source: plan.source,
+    key: plan.key,
+    snapshotTakenAt: plan.snapshotTakenAt,
+    snapshotAgeSeconds: Math.round((Date.now() - Date.parse(plan.snapshotTakenAt)) / 1000),
+    dryRun: options.dryRun,
+    ...(approval ? { approvedBy: approval.approver } : {}),
+    passed: checks.every((c) => c.status !== 'fail'),
+    checks,
+    steps,
+  });
+
+  const fetched = await timed('fetch', () => streaming.fetchSnapshot(plan));
+  progress.bytes = fetched.bytes;
+  if (options.dryRun) {
+    progress.step = 'done';
+    return report([
+      {
+        name: 'object matches manifest and archive validates',
+        status: 'pass',
+        expected: plan.manifest.sha256,
+        actual: 'match',
+      },
+    ]);
+  }
+
+  if (plan.targetProtected) {
+    const approved = await timed('awaiting-approval', () =>
+      condition(() => approval !== undefined, options.approvalTimeoutMinutes * 60_000),
+    );
+    if (!approved) {
+      throw ApplicationFailure.create({
+        type: FailureType.ApprovalTimeout,
+        message:
+          `target ${plan.target} is protected and nobody approved within ${options.approvalTimeoutMinutes} minutes; ` +
+          `nothing was changed. Start again and run "vsnap approve <workflow id>"`,
+        nonRetryable: true,
+      });
+    }
+  }
+
+  try {
+    await timed('restore', () => streaming.restoreSnapshot(plan));
+    progress.bytes += fetched.bytes;
+    const checks = await timed('check', () => quick.checkRestoredCluster({ plan, maxAgeDays: options.maxAgeDays }));
+    progress.step = 'done';
+    return report(checks);
+  } catch (err) {
+    progress.step = 'failed';
+    // Runs even when the workflow is being cancelled: no generate-root attempt left open.
+    await CancellationScope.nonCancellable(() => quick.abandonRestore({ target: plan.target }));
+    throw err;
+  }
+}
+
+/** A report with a failed check fails the run, naming each failed check and why. */
+export function failIfChecksFailed(report: RestoreReport): void {
+  const failed = report.checks.filter((c) => c.status === 'fail');
+  if (failed.length === 0) return;
+  throw ApplicationFailure.create({
+    type: FailureType.CheckFailed,
+    message: failed.map((c) => `check "${c.name}" failed: expected ${c.expected}, got ${c.actual}`).join('; '),
+    nonRetryable: true,
+    details: [report],
+  });
+}

@@ -1,0 +1,63 @@
+// Types shared by the restore and verify workflows, their activities, the CLI and the docs.
+// Pure types: safe in the workflow sandbox.
+import type { SnapshotManifest } from '../activities/storage/manifest';
+
+/** What planRestore needs: validated workflow input, minus workflow-only options. */
+export interface RestorePlanRequest {
+  /** Cluster to restore into. For verify, defaults to the drill cluster of `source`. */
+  target?: string;
+  /** Cluster whose snapshot is restored. Default: the target's drillSource, else the target itself. */
+  source?: string;
+  /** "latest" (newest valid snapshot of the source) or an exact S3 key. */
+  snapshot: string;
+  /** Intent to restore another cluster's snapshot into a target not declared as its drill. */
+  force: boolean;
+}
+
+export interface RestorePlan {
+  target: string;
+  source: string;
+  targetAddress: string;
+  targetProtected: boolean;
+  /** snapshot-force: the snapshot comes from another cluster. */
+  force: boolean;
+  bucket: string;
+  key: string;
+  manifest: SnapshotManifest;
+  snapshotTakenAt: string;
+}
+
+export interface RestoreCheck {
+  name: string;
+  status: 'pass' | 'fail' | 'skipped';
+  expected: string;
+  actual: string;
+}
+
+export interface StepTiming {
+  step: string;
+  seconds: number;
+}
+
+export interface RestoreReport {
+  kind: 'restore' | 'verify';
+  target: string;
+  source: string;
+  key: string;
+  snapshotTakenAt: string;
+  snapshotAgeSeconds: number;
+  dryRun: boolean;
+  approvedBy?: string;
+  passed: boolean;
+  checks: RestoreCheck[];
+  steps: StepTiming[];
+}
+
+/** Stored next to a snapshot's manifest by a drill. */
+export interface VerificationRecord {
+  verifiedAt: string;
+  passed: boolean;
+  workflowId: string;
+  target: string;
+  checks: RestoreCheck[];
+}
