@@ -29,14 +29,19 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
   throw new Error(`scratch OpenBao: ${what} did not happen within ${timeoutMs / 1000}s`);
 }
 
-function startNode(dir: string, name: string, port: number, joinAddress?: string): ScratchNode {
+function startNode(dir: string, name: string, port: number, joinAddress?: string, staticKeyFile?: string): ScratchNode {
   const data = join(dir, name);
   const address = `http://127.0.0.1:${port}`;
   const retryJoin = joinAddress ? `  retry_join {\n    leader_api_addr = "${joinAddress}"\n  }\n` : '';
+  const seal = staticKeyFile
+    ? `seal "static" {\n  current_key_id = "scratch-1"\n  current_key = "file://${staticKeyFile}"\n}\n`
+    : '';
   writeFileSync(
     join(dir, `${name}.hcl`),
     `storage "raft" {\n  path = "${data}"\n  node_id = "${name}"\n${retryJoin}}\n` +
-      `listener "tcp" {\n  address = "127.0.0.1:${port}"\n  cluster_address = "127.0.0.1:${port + 1}"\n  tls_disable = true\n}\n` +
+      `listener "tcp" {\n  address = "127.0.0.1:${port}"\n  cluster_address = "127.0.0.1:${port + 1}"\n  tls_disable = true\n` +
+      `  disable_unauthed_generate_root_endpoints = false\n}\n` +
+      seal +
       `api_addr = "${address}"\ncluster_addr = "http://127.0.0.1:${port + 1}"\nlog_level = "error"\n`,
   );
   mkdirSync(data, { recursive: true });
@@ -58,10 +63,12 @@ export async function startScratchCluster(options: {
   basePort: number;
   size?: number;
   unsealed?: boolean;
+  /** A 32-byte key file: OpenBao's static auto-unseal seal (shared key = shared KMS key). */
+  staticKeyFile?: string;
 }): Promise<ScratchCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'vsnap-scratch-bao-'));
   const size = options.size ?? 1;
-  const nodes: ScratchNode[] = [startNode(dir, 'n0', options.basePort)];
+  const nodes: ScratchNode[] = [startNode(dir, 'n0', options.basePort, undefined, options.staticKeyFile)];
   const stop = async () => {
     for (const n of nodes) n.process.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 200));
@@ -70,14 +77,20 @@ export async function startScratchCluster(options: {
   try {
     const first = nodes[0];
     await until(`${first.address} listening`, async () => (await first.vault.health(), true));
-    const init = await first.vault.request<{ keys_base64: string[]; root_token: string }>('init', {
+    const init = await first.vault.request<{
+      keys_base64: string[];
+      recovery_keys_base64: string[];
+      root_token: string;
+    }>('init', {
       method: 'PUT',
       path: '/sys/init',
-      json: { secret_shares: 1, secret_threshold: 1 },
+      json: options.staticKeyFile
+        ? { recovery_shares: 3, recovery_threshold: 2 }
+        : { secret_shares: 1, secret_threshold: 1 },
     });
-    const keys = init.keys_base64;
+    const keys = options.staticKeyFile ? init.recovery_keys_base64 : init.keys_base64;
     if (options.unsealed === false) return { nodes, rootToken: init.root_token, keys, stop };
-    await unseal(first, keys, 1);
+    if (!options.staticKeyFile) await unseal(first, keys, 1);
     await until(`${first.address} active`, async () => !(await first.vault.health()).standby);
     await first.vault.request('enable KV v2', {
       method: 'POST',

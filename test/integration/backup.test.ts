@@ -28,15 +28,15 @@ import {
   startTestWorker,
   type TestWorker,
 } from '../helpers/stack';
+import { drillToken, drillVault, waitForDrillToServeProd } from '../helpers/drill';
 import { startScratchCluster, type ScratchCluster } from '../helpers/scratch-bao';
-import { startTruncatingProxy, type TruncatingProxy } from '../helpers/truncating-proxy';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
 
 const run = promisify(execFile);
 const PART_SIZE = 5 * 1024 * 1024; // S3's minimum, so small test snapshots still span parts
 const s3 = s3Client();
 const bucket = stackEnv.VSNAP_BUCKET;
 const prodVault = new VaultHttp({ address: stackEnv.VSNAP_PROD_ADDR });
-const drillVault = new VaultHttp({ address: stackEnv.VSNAP_DRILL_ADDR, timeoutMs: 60_000 });
 
 async function objectBytes(key: string): Promise<Buffer> {
   const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -87,45 +87,6 @@ async function failedBackup(
   return { failure: cause, workflowId: handle.workflowId };
 }
 
-/**
- * Waits until drill really serves prod's data after a forced restore: for a moment after the
- * POST it still answers as its old self, then (Shamir) it seals and needs prod's unseal keys.
- */
-async function waitForDrillToServeProd(): Promise<void> {
-  const prod = baoInit('prod');
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const h = await drillVault.health().catch(() => undefined);
-    if (h?.sealed && prod.seal === 'shamir') {
-      for (const key of prod.keys.slice(0, prod.threshold)) {
-        await drillVault
-          .request('unseal', { method: 'PUT', path: '/sys/unseal', json: { key } })
-          .catch(() => undefined);
-      }
-    }
-    if (h && !h.sealed && !h.standby) {
-      const served = await drillVault
-        .request('lookup', { method: 'GET', path: '/auth/token/lookup-self', token: prod.rootToken })
-        .then(() => true)
-        .catch(() => false);
-      if (served) return;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error('drill did not come back unsealed with prod data within 60s');
-}
-
-async function drillToken(): Promise<string> {
-  for (const token of [baoInit('drill').rootToken, baoInit('prod').rootToken]) {
-    const ok = await drillVault
-      .request('lookup', { method: 'GET', path: '/auth/token/lookup-self', token })
-      .then(() => true)
-      .catch(() => false);
-    if (ok) return token;
-  }
-  throw new Error('no known root token works on drill');
-}
-
 describe('backup workflow on the real stack', () => {
   const main = isolatedCluster('prod');
   const retention = isolatedCluster('prod-retention');
@@ -142,12 +103,12 @@ describe('backup workflow on the real stack', () => {
   let sealed = isolatedCluster('sealed');
   let standby = isolatedCluster('standby');
   let worker: TestWorker;
-  let proxy: TruncatingProxy;
+  let proxy: FaultProxy;
   let sealedVault: ScratchCluster;
   let haPair: ScratchCluster;
 
   before(async () => {
-    proxy = await startTruncatingProxy(stackEnv.VSNAP_PROD_ADDR, 4096);
+    proxy = await startFaultProxy(stackEnv.VSNAP_PROD_ADDR!, { truncateSnapshotAt: 4096 });
     truncated = { ...truncated, address: proxy.address };
     [sealedVault, haPair] = await Promise.all([
       startScratchCluster({ basePort: 18300, unsealed: false }),

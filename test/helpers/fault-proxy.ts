@@ -1,0 +1,102 @@
+// An HTTP proxy in front of a Vault that forwards everything, with one fault: the Raft snapshot
+// response ends cleanly after `truncateSnapshotAt` bytes (what a standby or a dying leader can
+// produce), or requests to `delayPath` are held `delayMs` before being forwarded (a slow
+// restore, to cancel in the middle of).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FaultProxy {
+  address: string;
+  snapshotRequests: number;
+  delayedRequests: number;
+  /** Delayed requests whose client went away before they were forwarded. */
+  abandonedRequests: number;
+  close(): Promise<void>;
+}
+
+export interface Faults {
+  truncateSnapshotAt?: number;
+  delayPath?: string;
+  delayMs?: number;
+}
+
+export async function startFaultProxy(target: string, faults: Faults): Promise<FaultProxy> {
+  const upstream = new URL(target);
+  const counts = { snapshotRequests: 0, delayedRequests: 0, abandonedRequests: 0 };
+  const server = http.createServer((req, res) => {
+    const truncate =
+      faults.truncateSnapshotAt !== undefined && req.method === 'GET' && req.url === '/v1/sys/storage/raft/snapshot';
+    if (truncate) counts.snapshotRequests++;
+    const forward = () => {
+      const out = http.request(
+        { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
+        (up) => {
+          const headers = { ...up.headers };
+          if (truncate) delete headers['content-length'];
+          res.writeHead(up.statusCode ?? 502, headers);
+          if (!truncate) {
+            up.pipe(res);
+            return;
+          }
+          let sent = 0;
+          const limit = faults.truncateSnapshotAt!;
+          up.on('data', (chunk: Buffer) => {
+            if (sent >= limit) return;
+            const part = chunk.subarray(0, limit - sent);
+            sent += part.length;
+            res.write(part);
+            if (sent >= limit) {
+              res.end();
+              up.destroy();
+            }
+          });
+          up.on('end', () => res.end());
+        },
+      );
+      out.on('error', () => res.destroy());
+      req.pipe(out);
+    };
+    if (faults.delayPath && req.url?.startsWith(faults.delayPath)) {
+      counts.delayedRequests++;
+      // Buffer nothing: pause the body, forward it only if the client is still there.
+      req.pause();
+      let gone = false;
+      req.on('close', () => {
+        if (!res.headersSent && !req.complete) gone = true;
+      });
+      res.on('close', () => {
+        if (!res.headersSent) gone = true;
+      });
+      setTimeout(() => {
+        if (gone || req.destroyed) {
+          counts.abandonedRequests++;
+          res.destroy();
+          return;
+        }
+        forward();
+        req.resume();
+      }, faults.delayMs ?? 10_000);
+      return;
+    }
+    forward();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    address: `http://127.0.0.1:${port}`,
+    get snapshotRequests() {
+      return counts.snapshotRequests;
+    },
+    get delayedRequests() {
+      return counts.delayedRequests;
+    },
+    get abandonedRequests() {
+      return counts.abandonedRequests;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,45 @@
+// Running workflows in tests and reading why they failed.
+import assert from 'node:assert/strict';
+import { WorkflowFailedError, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
+import { ApplicationFailure, type Workflow } from '@temporalio/common';
+import type { TestWorker } from './stack';
+
+export function uniqueId(kind: string): string {
+  return `${kind}-test-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export function start<T extends Workflow>(worker: TestWorker, workflowType: string, input: Parameters<T>[0]) {
+  return worker.temporal.client.workflow.start<T>(workflowType, {
+    taskQueue: worker.taskQueue,
+    workflowId: uniqueId(workflowType),
+    args: [input],
+  } as unknown as WorkflowStartOptions<T>);
+}
+
+/** Awaits a run that must fail and returns its innermost ApplicationFailure. */
+export async function failureOf(handle: WorkflowHandle): Promise<ApplicationFailure> {
+  const err = await handle.result().then(
+    () => assert.fail(`${handle.workflowId} should have failed`),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof WorkflowFailedError, `expected WorkflowFailedError, got ${String(err)}`);
+  let cause: unknown = err.cause;
+  while (cause instanceof Error && !(cause instanceof ApplicationFailure)) cause = cause.cause;
+  assert.ok(cause instanceof ApplicationFailure, `expected an ApplicationFailure cause, got ${String(err.cause)}`);
+  return cause;
+}
+
+/** Polls the `progress` query until `predicate` holds. */
+export async function waitForProgress<P>(
+  handle: WorkflowHandle,
+  predicate: (p: P) => boolean,
+  timeoutMs = 60_000,
+): Promise<P> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const p = await handle.query<P>('progress').catch(() => undefined);
+    if (p && predicate(p)) return p;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${handle.workflowId}: progress condition not reached within ${timeoutMs / 1000}s`);
+}

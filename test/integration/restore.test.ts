@@ -1,0 +1,317 @@
+// Restore and verify (the restore drill) against the real stack: Temporal dev server, OpenBao
+// prod and drill (Shamir), a pair of OpenBao servers with the static auto-unseal seal, moto.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
+import { manifestKeyFor, verificationKeyFor } from '../../activities/storage/snapshot-keys';
+import type { SnapshotManifest } from '../../activities/storage/manifest';
+import type { backup } from '../../workflows/backup';
+import { FailureType } from '../../workflows/names';
+import type { restore } from '../../workflows/restore';
+import type { RestoreProgress } from '../../workflows/restore-steps';
+import type { RestoreReport, VerificationRecord } from '../../workflows/restore-types';
+import type { verify } from '../../workflows/verify';
+import type { ClusterConfig } from '../../worker/config';
+import { drillToken, drillVault, markDrill } from '../helpers/drill';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
+import { failureOf, start, waitForProgress } from '../helpers/runs';
+import { startScratchCluster, type ScratchCluster } from '../helpers/scratch-bao';
+import {
+  findLeakedSecrets,
+  isolatedCluster,
+  s3Client,
+  stackConfig,
+  stackEnv,
+  startTestWorker,
+  type TestWorker,
+} from '../helpers/stack';
+
+const s3 = s3Client();
+const bucket = stackEnv.VSNAP_BUCKET!;
+
+async function objectBytes(key: string): Promise<Buffer> {
+  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return Buffer.from(await res.Body!.transformToByteArray());
+}
+
+async function putBytes(key: string, body: Buffer | string): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+}
+
+function checkNamed(report: RestoreReport, name: string) {
+  const check = report.checks.find((c) => c.name.startsWith(name));
+  assert.ok(check, `report has a check named "${name}": ${JSON.stringify(report.checks)}`);
+  return check;
+}
+
+describe('restore and verify on the real stack', () => {
+  const stack = stackConfig();
+  const stackDrill = stack.clusters.find((c) => c.name === 'drill')!;
+  const prod = isolatedCluster('prod');
+  const tamper = isolatedCluster('prod-tamper');
+  const drill: ClusterConfig = { ...stackDrill };
+  const drillProtected: ClusterConfig = { ...stackDrill, name: 'drill-protected', protected: true };
+  const drillNoDrill: ClusterConfig = { ...stackDrill, name: 'drill-nodrill' };
+  delete drillNoDrill.drillSource;
+  const drillNoKeys: ClusterConfig = { ...stackDrill, name: 'drill-nokeys' };
+  delete drillNoKeys.keyShares;
+  let drillSlow: ClusterConfig;
+  let slowProxy: FaultProxy;
+  let staticProd: ScratchCluster;
+  let staticDrill: ScratchCluster;
+  let worker: TestWorker;
+
+  before(async () => {
+    slowProxy = await startFaultProxy(stackEnv.VSNAP_DRILL_ADDR!, {
+      delayPath: '/v1/sys/storage/raft/snapshot',
+      delayMs: 20_000,
+    });
+    drillSlow = { ...stackDrill, name: 'drill-slow', address: slowProxy.address };
+    const keyFile = join(mkdtempSync(join(tmpdir(), 'vsnap-static-')), 'seal.key');
+    writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
+    [staticProd, staticDrill] = await Promise.all([
+      startScratchCluster({ basePort: 18500, staticKeyFile: keyFile }),
+      startScratchCluster({ basePort: 18600, staticKeyFile: keyFile }),
+    ]);
+    const staticCluster = (name: string, node: ScratchCluster, extra: Partial<ClusterConfig>): ClusterConfig => ({
+      ...isolatedCluster(name),
+      address: node.nodes[0]!.address,
+      auth: { method: 'token', tokenEnv: `TEST_${name.toUpperCase()}_TOKEN` },
+      keyShares: { source: 'env', name: `TEST_${name.toUpperCase()}_KEYS` },
+      protected: false,
+      ...extra,
+    });
+    worker = await startTestWorker({
+      clusters: [
+        prod,
+        tamper,
+        drill,
+        drillProtected,
+        drillNoDrill,
+        drillNoKeys,
+        drillSlow,
+        staticCluster('sprod', staticProd, {}),
+        staticCluster('sdrill', staticDrill, { drillSource: 'sprod' }),
+      ],
+      env: {
+        TEST_SPROD_TOKEN: staticProd.rootToken,
+        TEST_SDRILL_TOKEN: staticDrill.rootToken,
+        TEST_SPROD_KEYS: JSON.stringify({ keys: staticProd.keys, threshold: 2 }),
+        TEST_SDRILL_KEYS: JSON.stringify({ keys: staticDrill.keys, threshold: 2 }),
+      },
+    });
+    // The snapshots the tests restore.
+    await (await start<typeof backup>(worker, 'backup', { cluster: 'prod' })).result();
+    await (await start<typeof backup>(worker, 'backup', { cluster: 'sprod' })).result();
+  });
+
+  after(async () => {
+    await worker?.stop();
+    await slowProxy?.close();
+    await staticProd?.stop();
+    await staticDrill?.stop();
+  });
+
+  test('backup prod → verify into drill passes with a Shamir seal, and the verdict is recorded', async () => {
+    const handle = await start<typeof verify>(worker, 'verify', { cluster: 'prod' });
+    const report = await handle.result();
+    assert.equal(report.passed, true, JSON.stringify(report.checks));
+    assert.equal(report.target, 'drill');
+    for (const name of ['canary matches manifest', 'canary age', 'inventory matches backup', "prod's approle login"]) {
+      assert.equal(checkNamed(report, name).status, 'pass', name);
+    }
+    assert.deepEqual(
+      report.steps.map((s) => s.step),
+      ['plan', 'fetch', 'restore', 'check'],
+    );
+    const record = JSON.parse(
+      (await objectBytes(verificationKeyFor(report.key))).toString('utf8'),
+    ) as VerificationRecord;
+    assert.equal(record.passed, true);
+    assert.equal(record.workflowId, handle.workflowId);
+
+    // Root tokens were regenerated and revoked; no generate-root attempt is left open.
+    const attempt = await drillVault.request<{ started: boolean }>('generate-root status', {
+      method: 'GET',
+      path: '/sys/generate-root/attempt',
+    });
+    assert.equal(attempt.started, false);
+    const history = JSON.stringify(await handle.fetchHistory());
+    assert.deepEqual(findLeakedSecrets(history + worker.logs.join('\n')), []);
+  });
+
+  test('backup → verify passes with the OpenBao static auto-unseal seal (recovery keys)', async () => {
+    const report = await (await start<typeof verify>(worker, 'verify', { cluster: 'sprod' })).result();
+    assert.equal(report.passed, true, JSON.stringify(report.checks));
+    assert.equal(report.target, 'sdrill');
+    assert.equal(checkNamed(report, 'canary matches manifest').status, 'pass');
+    assert.equal(checkNamed(report, 'inventory matches backup').status, 'pass');
+    const health = await staticDrill.nodes[0]!.vault.health();
+    assert.equal(health.sealed, false, 'the static seal unsealed the drill target on its own');
+  });
+
+  test('a bit-flipped object is refused before the target is touched', async () => {
+    const { key } = await (await start<typeof backup>(worker, 'backup', { cluster: 'prod-tamper' })).result();
+    const bytes = await objectBytes(key);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
+    await putBytes(key, bytes);
+    const marker = await markDrill();
+    const failure = await failureOf(
+      await start<typeof restore>(worker, 'restore', {
+        target: 'drill',
+        source: 'prod-tamper',
+        force: true,
+        snapshot: key,
+      }),
+    );
+    assert.ok(
+      [FailureType.ChecksumMismatch, FailureType.ArchiveInvalid].includes(failure.type as 'ChecksumMismatch'),
+      failure.type ?? '',
+    );
+    assert.equal(failure.nonRetryable, true);
+    await marker.assertUnchanged();
+  });
+
+  test('a truncated object is refused before the target is touched', async () => {
+    const { key } = await (await start<typeof backup>(worker, 'backup', { cluster: 'prod-tamper' })).result();
+    const bytes = await objectBytes(key);
+    await putBytes(key, bytes.subarray(0, bytes.length - 200));
+    const marker = await markDrill();
+    const failure = await failureOf(
+      await start<typeof restore>(worker, 'restore', {
+        target: 'drill',
+        source: 'prod-tamper',
+        force: true,
+        snapshot: key,
+      }),
+    );
+    assert.ok([FailureType.ChecksumMismatch, FailureType.ArchiveInvalid].includes(failure.type as 'ChecksumMismatch'));
+    assert.match(failure.message, /truncated|bytes/);
+    await marker.assertUnchanged();
+  });
+
+  test('a canary older than maxAgeDays fails verify, naming the canary age check', async () => {
+    const failure = await failureOf(
+      await start<typeof verify>(worker, 'verify', { cluster: 'prod', maxAgeDays: 0.000001 }),
+    );
+    assert.equal(failure.type, FailureType.CheckFailed);
+    assert.match(failure.message, /check "canary age" failed/);
+    assert.doesNotMatch(failure.message, /canary matches manifest/);
+  });
+
+  test('a canary that does not match the manifest fails verify, naming that check', async () => {
+    const { key } = await (await start<typeof backup>(worker, 'backup', { cluster: 'prod-tamper' })).result();
+    const manifest = JSON.parse((await objectBytes(manifestKeyFor(key))).toString('utf8')) as SnapshotManifest;
+    manifest.canary.value -= 3600;
+    await putBytes(manifestKeyFor(key), JSON.stringify(manifest));
+    const failure = await failureOf(
+      await start<typeof restore>(worker, 'restore', {
+        target: 'drill',
+        source: 'prod-tamper',
+        force: true,
+        snapshot: key,
+      }),
+    );
+    assert.equal(failure.type, FailureType.CheckFailed);
+    assert.match(failure.message, /check "canary matches manifest" failed/);
+  });
+
+  test('cancelling during the restore revokes its tokens, cancels generate-root, and leaves drill as it was', async () => {
+    const marker = await markDrill();
+    const handle = await start<typeof restore>(worker, 'restore', { target: 'drill-slow' });
+    await waitForProgress<RestoreProgress>(handle, (p) => p.step === 'restore');
+    await new Promise((r) => setTimeout(r, 3000)); // the snapshot POST is now held by the proxy
+    await handle.cancel();
+    const err = await handle.result().then(
+      () => assert.fail('the restore should have been cancelled'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, String(err));
+    await new Promise((r) => setTimeout(r, 1000));
+
+    const attempt = await drillVault.request<{ started: boolean }>('generate-root status', {
+      method: 'GET',
+      path: '/sys/generate-root/attempt',
+    });
+    assert.equal(attempt.started, false, 'no generate-root attempt left open');
+    const token = await drillToken();
+    const accessors = await drillVault.request<{ data: { keys: string[] } }>('list accessors', {
+      method: 'GET',
+      path: '/auth/token/accessors?list=true',
+      token,
+    });
+    for (const accessor of accessors.data.keys) {
+      const info = await drillVault.request<{ data: { display_name: string } }>('lookup accessor', {
+        method: 'POST',
+        path: '/auth/token/lookup-accessor',
+        json: { accessor },
+        token,
+      });
+      assert.doesNotMatch(info.data.display_name, /vsnap-restore/, 'a restore token outlived the cancelled run');
+    }
+    await new Promise((r) => setTimeout(r, 20_000 - 3000)); // the proxy's hold ends; nothing may reach drill
+    assert.equal(slowProxy.abandonedRequests, 1, 'the held snapshot POST was abandoned, never forwarded');
+    await marker.assertUnchanged();
+  });
+
+  test('a protected target without approval times out and changes nothing; with approval it restores', async () => {
+    const marker = await markDrill();
+    const failure = await failureOf(
+      await start<typeof restore>(worker, 'restore', { target: 'drill-protected', approvalTimeoutMinutes: 0.05 }),
+    );
+    assert.equal(failure.type, FailureType.ApprovalTimeout);
+    assert.match(failure.message, /nothing was changed/);
+    await marker.assertUnchanged();
+
+    const handle = await start<typeof restore>(worker, 'restore', { target: 'drill-protected' });
+    await waitForProgress<RestoreProgress>(handle, (p) => p.step === 'awaiting-approval');
+    await handle.executeUpdate('approve', { args: [{ approver: 'alice' }] });
+    const report = await handle.result();
+    assert.equal(report.approvedBy, 'alice');
+    assert.equal(report.passed, true);
+  });
+
+  test('bad input fails before any side effect, each with a message that names the fix', async () => {
+    const marker = await markDrill();
+    const cases: [unknown, string, RegExp][] = [
+      [{ target: 'nope' }, FailureType.UnknownCluster, /unknown cluster "nope"/],
+      [
+        { target: 'drill', snapshot: `${prod.storage.prefix}/2020-01-01T00-00-00.000Z.snap` },
+        FailureType.SnapshotNotFound,
+        /no manifest/,
+      ],
+      [{ target: 'drill', snapshot: 'not-a-key' }, FailureType.InvalidInput, /"snapshot" must be/],
+      [
+        { target: 'drill', snapshot: 'elsewhere/2020-01-01T00-00-00.000Z.snap' },
+        FailureType.InvalidInput,
+        /not a snapshot key of prod/,
+      ],
+      [{ target: 'drill-nodrill', source: 'prod' }, FailureType.InvalidInput, /"force": true/],
+      [{ target: 'drill-nokeys' }, FailureType.KeySharesUnavailable, /keyShares/],
+      [{}, FailureType.InvalidInput, /"target" is required/],
+    ];
+    for (const [input, type, message] of cases) {
+      const failure = await failureOf(await start<typeof restore>(worker, 'restore', input as never));
+      assert.equal(failure.type, type, JSON.stringify(input));
+      assert.match(failure.message, message);
+    }
+    await marker.assertUnchanged();
+  });
+
+  test('a dry run fetches and validates only', async () => {
+    const marker = await markDrill();
+    const report = await (await start<typeof restore>(worker, 'restore', { target: 'drill', dryRun: true })).result();
+    assert.equal(report.dryRun, true);
+    assert.deepEqual(
+      report.steps.map((s) => s.step),
+      ['plan', 'fetch'],
+    );
+    await marker.assertUnchanged();
+  });
+});
