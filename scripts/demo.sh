@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm run demo: the whole job end to end on the local stack. Brings the stack up (installing
-# what is missing), starts a worker, backs up `prod`, prints the result, stops the worker.
+# what is missing), starts a worker, backs up `prod`, runs a restore drill of that backup into
+# `drill` and prints its report, then stops the worker.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -28,5 +29,8 @@ grep -q '"vsnap worker started"' "$worker_log" || { echo "demo: the worker did n
 echo
 echo "== vsnap backup --cluster prod"
 node bin/vsnap.js backup --cluster prod --wait
+echo
+echo "== vsnap verify --cluster prod   (restore drill into drill)"
+node bin/vsnap.js verify --cluster prod
 echo
 echo "Worker log: $worker_log   Temporal UI: $VSNAP_TEMPORAL_UI"

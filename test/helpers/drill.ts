@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { VaultHttp } from '../../activities/vault/vault-http';
 import { baoInit, stackEnv } from './stack';
 
-export const drillVault = new VaultHttp({ address: stackEnv.VSNAP_DRILL_ADDR!, timeoutMs: 60_000 });
+export const drillVault = new VaultHttp({ address: stackEnv.VSNAP_DRILL_ADDR, timeoutMs: 60_000 });
 
 export async function drillToken(): Promise<string> {
   for (const token of [baoInit('drill').rootToken, baoInit('prod').rootToken]) {

@@ -108,7 +108,7 @@ describe('backup workflow on the real stack', () => {
   let haPair: ScratchCluster;
 
   before(async () => {
-    proxy = await startFaultProxy(stackEnv.VSNAP_PROD_ADDR!, { truncateSnapshotAt: 4096 });
+    proxy = await startFaultProxy(stackEnv.VSNAP_PROD_ADDR, { truncateSnapshotAt: 4096 });
     truncated = { ...truncated, address: proxy.address };
     [sealedVault, haPair] = await Promise.all([
       startScratchCluster({ basePort: 18300, unsealed: false }),

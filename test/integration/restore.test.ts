@@ -33,7 +33,7 @@ import {
 } from '../helpers/stack';
 
 const s3 = s3Client();
-const bucket = stackEnv.VSNAP_BUCKET!;
+const bucket = stackEnv.VSNAP_BUCKET;
 
 async function objectBytes(key: string): Promise<Buffer> {
   const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -68,7 +68,7 @@ describe('restore and verify on the real stack', () => {
   let worker: TestWorker;
 
   before(async () => {
-    slowProxy = await startFaultProxy(stackEnv.VSNAP_DRILL_ADDR!, {
+    slowProxy = await startFaultProxy(stackEnv.VSNAP_DRILL_ADDR, {
       delayPath: '/v1/sys/storage/raft/snapshot',
       delayMs: 20_000,
     });
@@ -81,7 +81,7 @@ describe('restore and verify on the real stack', () => {
     ]);
     const staticCluster = (name: string, node: ScratchCluster, extra: Partial<ClusterConfig>): ClusterConfig => ({
       ...isolatedCluster(name),
-      address: node.nodes[0]!.address,
+      address: node.nodes[0].address,
       auth: { method: 'token', tokenEnv: `TEST_${name.toUpperCase()}_TOKEN` },
       keyShares: { source: 'env', name: `TEST_${name.toUpperCase()}_KEYS` },
       protected: false,
@@ -152,14 +152,14 @@ describe('restore and verify on the real stack', () => {
     assert.equal(report.target, 'sdrill');
     assert.equal(checkNamed(report, 'canary matches manifest').status, 'pass');
     assert.equal(checkNamed(report, 'inventory matches backup').status, 'pass');
-    const health = await staticDrill.nodes[0]!.vault.health();
+    const health = await staticDrill.nodes[0].vault.health();
     assert.equal(health.sealed, false, 'the static seal unsealed the drill target on its own');
   });
 
   test('a bit-flipped object is refused before the target is touched', async () => {
     const { key } = await (await start<typeof backup>(worker, 'backup', { cluster: 'prod-tamper' })).result();
     const bytes = await objectBytes(key);
-    bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
+    bytes[Math.floor(bytes.length / 2)] ^= 0x01;
     await putBytes(key, bytes);
     const marker = await markDrill();
     const failure = await failureOf(
