@@ -12,7 +12,8 @@ const fixtures = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
 test('there is a recorded history for every workflow type', () => {
   const types = new Set(fixtures.map((f) => f.split('-')[0]));
-  for (const type of ['backup', 'restore', 'verify']) assert.ok(types.has(type), `no fixture for workflow type ${type}`);
+  for (const type of ['backup', 'restore', 'verify'])
+    assert.ok(types.has(type), `no fixture for workflow type ${type}`);
 });
 
 for (const file of fixtures) {
