@@ -50,6 +50,27 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options'
   }
 }
 
+/** Runs a workflow input validator, turning its failure into a usage error (exit 2) before any run starts. */
+export function validInput<T>(command: string, parse: (raw: unknown) => T, raw: unknown): T {
+  try {
+    return parse(raw);
+  } catch (err) {
+    throw new UsageError(`vsnap ${command}: ${(err as Error).message}`);
+  }
+}
+
+/** A numeric flag as a number; a non-number stays as given so validation names it. */
+export function numberFlag(raw: string | undefined): number | string | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  return raw.trim() !== '' && Number.isFinite(n) ? n : raw;
+}
+
+/** Copies the flags that were given, under the input field names they map to. */
+export function givenFields(pairs: [field: string, value: unknown][]): Record<string, unknown> {
+  return Object.fromEntries(pairs.filter(([, v]) => v !== undefined && v !== false));
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }

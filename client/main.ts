@@ -31,6 +31,10 @@ export async function runCli(argv: string[]): Promise<number> {
     console.error(`vsnap: unknown command "${name}"\n\n${usage()}`);
     return ExitCode.usage;
   }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(command.help);
+    return ExitCode.ok;
+  }
   try {
     return await command.run(rest);
   } catch (err) {

@@ -3,6 +3,7 @@
 // cross activity boundaries, so none appears in this workflow's history.
 import { defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { quickActivity, streamingActivity } from './activity-options';
 import type { BackupPlan, RetentionResult } from '../activities/backup-activities';
 import { type BackupInput, parseBackupInput } from './backup-input';
 
@@ -26,19 +27,8 @@ export interface BackupProgress {
 
 export const backupProgressQuery = defineQuery<BackupProgress>('progress');
 
-// Plan, canary and retention are short calls: retry transient failures a few times quickly.
-const quick = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
-});
-
-// The snapshot stream can run for a long time; the heartbeat timeout detects a dead worker
-// long before startToClose would, and a retry starts a fresh snapshot.
-const stream = proxyActivities<Activities>({
-  startToCloseTimeout: '6 hours',
-  heartbeatTimeout: '60s',
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 3 },
-});
+const quick = proxyActivities<Activities>(quickActivity);
+const stream = proxyActivities<Activities>(streamingActivity);
 
 export async function backup(input: BackupInput = {}): Promise<BackupResult> {
   const request = parseBackupInput(input);

@@ -11,6 +11,7 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { quickActivity, streamingActivity } from './activity-options';
 import { FailureType } from './names';
 import type { RestoreOptions } from './restore-input';
 import type { RestoreCheck, RestorePlan, RestoreReport, StepTiming } from './restore-types';
@@ -31,16 +32,8 @@ export interface Approval {
 export const progressQuery = defineQuery<RestoreProgress>('progress');
 export const approveUpdate = defineUpdate<{ approvedBy: string }, [Approval]>('approve');
 
-const quick = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
-});
-
-const streaming = proxyActivities<Activities>({
-  startToCloseTimeout: '6 hours',
-  heartbeatTimeout: '60s',
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 3 },
-});
+const quick = proxyActivities<Activities>(quickActivity);
+const streaming = proxyActivities<Activities>(streamingActivity);
 
 export async function runRestore(kind: 'restore' | 'verify', options: RestoreOptions): Promise<RestoreReport> {
   const progress: RestoreProgress = { step: 'plan', bytes: 0 };

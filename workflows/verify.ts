@@ -2,15 +2,13 @@
 // cluster, check it, record the verdict next to the snapshot, and notify on failure.
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { bestEffortActivity } from './activity-options';
 import { failIfChecksFailed, runRestore } from './restore-steps';
 import { parseVerifyInput, type VerifyInput } from './restore-input';
 import type { RestoreReport } from './restore-types';
 import { describeFailureForHumans, formatReport } from './report-text';
 
-const quick = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
-});
+const quick = proxyActivities<Activities>(bestEffortActivity);
 
 export async function verify(input: VerifyInput = {}): Promise<RestoreReport> {
   const options = parseVerifyInput(input);

@@ -55,10 +55,6 @@ export const approveCommand: Command = {
       { ...CONNECTION_OPTIONS, approver: { type: 'string' } },
       true,
     );
-    if (values.help) {
-      console.log(HELP);
-      return ExitCode.ok;
-    }
     const [workflowId] = positionals;
     if (!workflowId || positionals.length > 1)
       throw new UsageError('vsnap approve: give exactly one WORKFLOW_ID; see --help');

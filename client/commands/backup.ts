@@ -2,7 +2,15 @@
 import type { BackupResult } from '../../workflows/backup';
 import { parseBackupInput } from '../../workflows/backup-input';
 import { WorkflowType } from '../../workflows/names';
-import { CONNECTION_HELP, CONNECTION_OPTIONS, type Command, ExitCode, parseCommandArgs, UsageError } from '../cli';
+import {
+  CONNECTION_HELP,
+  CONNECTION_OPTIONS,
+  type Command,
+  givenFields,
+  numberFlag,
+  parseCommandArgs,
+  validInput,
+} from '../cli';
 import { defaultWorkflowId, runWorkflow } from '../run-workflow';
 
 const HELP = `Usage: vsnap backup [--cluster NAME] [--keep N] [--wait]
@@ -34,19 +42,14 @@ export const backupCommand: Command = {
       wait: { type: 'boolean', default: false },
       id: { type: 'string' },
     });
-    if (values.help) {
-      console.log(HELP);
-      return ExitCode.ok;
-    }
-    let input;
-    try {
-      input = parseBackupInput({
-        ...(values.cluster !== undefined ? { cluster: values.cluster } : {}),
-        ...(values.keep !== undefined ? { keep: Number(values.keep) } : {}),
-      });
-    } catch (err) {
-      throw new UsageError(`vsnap backup: ${(err as Error).message}`);
-    }
+    const input = validInput(
+      'backup',
+      parseBackupInput,
+      givenFields([
+        ['cluster', values.cluster],
+        ['keep', numberFlag(values.keep)],
+      ]),
+    );
     const workflowId = values.id ?? defaultWorkflowId('backup', input.cluster);
     return runWorkflow<BackupResult>({
       kind: 'backup',

@@ -3,7 +3,16 @@ import { WorkflowType } from '../../workflows/names';
 import { formatReport } from '../../workflows/report-text';
 import { parseRestoreInput } from '../../workflows/restore-input';
 import type { RestoreReport } from '../../workflows/restore-types';
-import { CONNECTION_HELP, CONNECTION_OPTIONS, type Command, ExitCode, parseCommandArgs, UsageError } from '../cli';
+import {
+  CONNECTION_HELP,
+  CONNECTION_OPTIONS,
+  type Command,
+  givenFields,
+  numberFlag,
+  parseCommandArgs,
+  UsageError,
+  validInput,
+} from '../cli';
 import { defaultWorkflowId, runWorkflow } from '../run-workflow';
 import { sendApproval } from './approve';
 
@@ -51,26 +60,16 @@ export const restoreCommand: Command = {
       'no-wait': { type: 'boolean', default: false },
       id: { type: 'string' },
     });
-    if (values.help) {
-      console.log(HELP);
-      return ExitCode.ok;
-    }
-    const input = {
-      ...(values.target !== undefined ? { target: values.target } : {}),
-      ...(values.snapshot !== undefined ? { snapshot: values.snapshot } : {}),
-      ...(values.source !== undefined ? { source: values.source } : {}),
-      ...(values.force ? { force: true } : {}),
-      ...(values['dry-run'] ? { dryRun: true } : {}),
-      ...(values['approval-timeout'] !== undefined
-        ? { approvalTimeoutMinutes: Number(values['approval-timeout']) }
-        : {}),
-      ...(values['max-age-days'] !== undefined ? { maxAgeDays: Number(values['max-age-days']) } : {}),
-    };
-    try {
-      parseRestoreInput(input);
-    } catch (err) {
-      throw new UsageError(`vsnap restore: ${(err as Error).message}`);
-    }
+    const input = givenFields([
+      ['target', values.target],
+      ['snapshot', values.snapshot],
+      ['source', values.source],
+      ['force', values.force],
+      ['dryRun', values['dry-run']],
+      ['approvalTimeoutMinutes', numberFlag(values['approval-timeout'])],
+      ['maxAgeDays', numberFlag(values['max-age-days'])],
+    ]);
+    validInput('restore', parseRestoreInput, input);
     const approver = values.approver ?? process.env.USER ?? '';
     if (values.approve && !approver) throw new UsageError('vsnap restore: --approve needs --approver NAME');
     return runWorkflow<RestoreReport>({

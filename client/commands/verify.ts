@@ -3,7 +3,15 @@ import { WorkflowType } from '../../workflows/names';
 import { formatReport } from '../../workflows/report-text';
 import { parseVerifyInput } from '../../workflows/restore-input';
 import type { RestoreReport } from '../../workflows/restore-types';
-import { CONNECTION_HELP, CONNECTION_OPTIONS, type Command, ExitCode, parseCommandArgs, UsageError } from '../cli';
+import {
+  CONNECTION_HELP,
+  CONNECTION_OPTIONS,
+  type Command,
+  givenFields,
+  numberFlag,
+  parseCommandArgs,
+  validInput,
+} from '../cli';
 import { defaultWorkflowId, runWorkflow } from '../run-workflow';
 
 const HELP = `Usage: vsnap verify [--cluster NAME] [--target DRILL] [--snapshot latest|KEY] [--no-wait]
@@ -44,23 +52,15 @@ export const verifyCommand: Command = {
       'no-wait': { type: 'boolean', default: false },
       id: { type: 'string' },
     });
-    if (values.help) {
-      console.log(HELP);
-      return ExitCode.ok;
-    }
-    const input = {
-      ...(values.cluster !== undefined ? { cluster: values.cluster } : {}),
-      ...(values.target !== undefined ? { target: values.target } : {}),
-      ...(values.snapshot !== undefined ? { snapshot: values.snapshot } : {}),
-      ...(values['max-age-days'] !== undefined ? { maxAgeDays: Number(values['max-age-days']) } : {}),
-      ...(values.webhook !== undefined ? { webhookUrl: values.webhook } : {}),
-      ...(values['notify-success'] ? { notifyOnSuccess: true } : {}),
-    };
-    try {
-      parseVerifyInput(input);
-    } catch (err) {
-      throw new UsageError(`vsnap verify: ${(err as Error).message}`);
-    }
+    const input = givenFields([
+      ['cluster', values.cluster],
+      ['target', values.target],
+      ['snapshot', values.snapshot],
+      ['maxAgeDays', numberFlag(values['max-age-days'])],
+      ['webhookUrl', values.webhook],
+      ['notifyOnSuccess', values['notify-success']],
+    ]);
+    validInput('verify', parseVerifyInput, input);
     return runWorkflow<RestoreReport>({
       kind: 'verify',
       workflowType: WorkflowType.verify,

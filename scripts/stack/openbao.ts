@@ -198,19 +198,24 @@ export const SEED_SECRETS: Record<string, Record<string, string>> = {
   'infra/dns/route53': { access_key: 'seed-route53-access' },
 };
 
-/** The prod cluster's seed: idempotent, so `stack:up` can run it every time. */
-export async function seedProd(rootToken: string): Promise<AppRoleCredentials> {
-  const vault = new VaultHttp({ address: baoAddress('prod'), timeoutMs: 10_000 });
-  const as = { token: rootToken };
+/** KV v2 at `secret/`, as the seed's cluster has it. */
+async function enableKvV2(vault: VaultHttp, token: string): Promise<void> {
   await idempotent(
     vault.request('enable KV v2', {
       method: 'POST',
       path: '/sys/mounts/secret',
       json: { type: 'kv', options: { version: '2' } },
-      ...as,
+      token,
     }),
     /already in use/,
   );
+}
+
+/** The prod cluster's seed: idempotent, so `stack:up` can run it every time. */
+export async function seedProd(rootToken: string): Promise<AppRoleCredentials> {
+  const vault = new VaultHttp({ address: baoAddress('prod'), timeoutMs: 10_000 });
+  const as = { token: rootToken };
+  await enableKvV2(vault, rootToken);
   await idempotent(
     vault.request('enable AppRole', { method: 'POST', path: '/sys/auth/approle', json: { type: 'approle' }, ...as }),
     /already in use/,
@@ -255,17 +260,8 @@ export async function seedProd(rootToken: string): Promise<AppRoleCredentials> {
   return creds;
 }
 
-/** The drill cluster gets a marker, so tests can tell "untouched" from "restored over". */
+/** The drill cluster starts as an empty cluster with the same KV layout; drills restore prod over it. */
 export async function seedDrill(rootToken: string): Promise<void> {
   const vault = new VaultHttp({ address: baoAddress('drill'), timeoutMs: 10_000 });
-  const as = { token: rootToken };
-  await idempotent(
-    vault.request('enable KV v2', {
-      method: 'POST',
-      path: '/sys/mounts/secret',
-      json: { type: 'kv', options: { version: '2' } },
-      ...as,
-    }),
-    /already in use/,
-  );
+  await enableKvV2(vault, rootToken);
 }

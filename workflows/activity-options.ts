@@ -1,0 +1,24 @@
+// Timeouts and retries of vsnap's activities, one place for every workflow.
+import type { ActivityOptions } from '@temporalio/workflow';
+
+/** Short calls (plan, canary, checks, retention): retry transient failures a few times quickly. */
+export const quickActivity: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+};
+
+/**
+ * Snapshot streams can run for hours; the heartbeat timeout notices a dead worker long before
+ * startToClose would, and each retry streams afresh.
+ */
+export const streamingActivity: ActivityOptions = {
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '60s',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 3 },
+};
+
+/** Notifications and records after a run: a few quick tries, never worth holding the run for. */
+export const bestEffortActivity: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
+};
