@@ -3,10 +3,11 @@ import '../worker/quiet-sdk-warnings';
 import { approveCommand } from './commands/approve';
 import { backupCommand } from './commands/backup';
 import { restoreCommand } from './commands/restore';
+import { scheduleCommand } from './commands/schedule';
 import { verifyCommand } from './commands/verify';
 import { type Command, ExitCode, UsageError } from './cli';
 
-const COMMANDS: Command[] = [backupCommand, restoreCommand, verifyCommand, approveCommand];
+const COMMANDS: Command[] = [backupCommand, restoreCommand, verifyCommand, approveCommand, scheduleCommand];
 
 function usage(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.synopsis}`);

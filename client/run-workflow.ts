@@ -1,6 +1,7 @@
 // Starting a vsnap workflow from the CLI and, with --wait, waiting for its result: shared by
 // backup, restore and verify so they connect, name runs and report failures the same way.
 import { WorkflowFailedError } from '@temporalio/client';
+import { type RunKind, runSearchAttributes } from '../workflows/search-attributes';
 import { connectTemporal, type VsnapClient } from './connection';
 import { ExitCode, printJson } from './cli';
 import { describeFailure } from './failure-text';
@@ -24,7 +25,9 @@ export function defaultWorkflowId(kind: string, subject: string | undefined): st
 }
 
 export interface RunOptions<R> {
-  kind: string;
+  kind: RunKind;
+  /** The cluster the run is about (the target for a restore), for the UI's filters. */
+  cluster?: string | undefined;
   workflowType: string;
   input: unknown;
   workflowId: string;
@@ -43,6 +46,7 @@ export async function runWorkflow<R>(o: RunOptions<R>): Promise<number> {
       taskQueue: temporal.taskQueue,
       workflowId: o.workflowId,
       args: [o.input],
+      typedSearchAttributes: runSearchAttributes(o.kind, o.cluster),
     });
     if (!o.wait) {
       if (o.json) printJson({ workflowId: o.workflowId, runId: handle.firstExecutionRunId });

@@ -53,6 +53,7 @@ export const backupCommand: Command = {
     const workflowId = values.id ?? defaultWorkflowId('backup', input.cluster);
     return runWorkflow<BackupResult>({
       kind: 'backup',
+      cluster: input.cluster,
       workflowType: WorkflowType.backup,
       input,
       workflowId,

@@ -74,6 +74,7 @@ export const restoreCommand: Command = {
     if (values.approve && !approver) throw new UsageError('vsnap restore: --approve needs --approver NAME');
     return runWorkflow<RestoreReport>({
       kind: 'restore',
+      cluster: values.target,
       workflowType: WorkflowType.restore,
       input,
       workflowId: values.id ?? defaultWorkflowId('restore', values.target),

@@ -63,6 +63,7 @@ export const verifyCommand: Command = {
     validInput('verify', parseVerifyInput, input);
     return runWorkflow<RestoreReport>({
       kind: 'verify',
+      cluster: values.cluster,
       workflowType: WorkflowType.verify,
       input,
       workflowId: values.id ?? defaultWorkflowId('verify', values.cluster),

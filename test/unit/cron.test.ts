@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { cronProblem } from '../../client/schedules/cron';
+
+describe('cron validation for schedule files', () => {
+  it('accepts the seed rhythm and common forms', () => {
+    for (const ok of [
+      '0 */6 * * *',
+      '0 3 * * 1',
+      '15,45 1-5 * JAN-MAR MON-FRI',
+      '*/5 * * * *',
+      '@daily',
+      '0 0 1 * 7',
+    ]) {
+      assert.equal(cronProblem(ok), undefined, ok);
+    }
+  });
+
+  it('names the field and the range of an out-of-range value', () => {
+    assert.match(cronProblem('61 * * * *')!, /minute field 61 is out of range 0-59/);
+    assert.match(cronProblem('0 24 * * *')!, /hour field 24 is out of range 0-23/);
+    assert.match(cronProblem('0 0 0 * *')!, /day-of-month field 0 is out of range 1-31/);
+  });
+
+  it('rejects a wrong field count, a bad step, a backwards range and unknown names', () => {
+    assert.match(cronProblem('0 */6 * *')!, /has 4 fields; cron needs 5/);
+    assert.match(cronProblem('*/0 * * * *')!, /step "0"/);
+    assert.match(cronProblem('0 5-1 * * *')!, /runs backwards/);
+    assert.match(cronProblem('0 0 * FOO *')!, /"FOO", which is not a month/);
+    assert.match(cronProblem('every day')!, /has 2 fields/);
+  });
+});
