@@ -4,10 +4,19 @@ import { approveCommand } from './commands/approve';
 import { backupCommand } from './commands/backup';
 import { restoreCommand } from './commands/restore';
 import { scheduleCommand } from './commands/schedule';
+import { statusCmd, watchCmd } from './commands/status';
 import { verifyCommand } from './commands/verify';
 import { type Command, ExitCode, UsageError } from './cli';
 
-const COMMANDS: Command[] = [backupCommand, restoreCommand, verifyCommand, approveCommand, scheduleCommand];
+const COMMANDS: Command[] = [
+  backupCommand,
+  restoreCommand,
+  verifyCommand,
+  approveCommand,
+  scheduleCommand,
+  statusCmd,
+  watchCmd,
+];
 
 function usage(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.synopsis}`);

@@ -22,6 +22,8 @@ export interface RestoreProgress {
   key?: string;
   /** Bytes of the snapshot moved by completed steps (live bytes: the activity's heartbeat). */
   bytes: number;
+  /** Size of the snapshot, once planned: what a progress bar counts towards. */
+  totalBytes?: number;
   approvedBy?: string;
 }
 
@@ -78,6 +80,7 @@ export async function runRestore(kind: 'restore' | 'verify', options: RestoreOpt
   );
   progress.target = plan.target;
   progress.key = plan.key;
+  progress.totalBytes = plan.manifest.size;
 
   const report = (checks: RestoreCheck[]): RestoreReport => ({
     kind,

@@ -1,0 +1,91 @@
+// vsnap status / vsnap watch: where a run is, once or live until it ends.
+import { WorkflowNotFoundError } from '@temporalio/client';
+import {
+  CONNECTION_HELP,
+  CONNECTION_OPTIONS,
+  type Command,
+  ExitCode,
+  parseCommandArgs,
+  printJson,
+  UsageError,
+} from '../cli';
+import { describeFailure } from '../failure-text';
+import { formatProgress, RateMeter, readProgress } from '../progress';
+import { connectWith } from '../run-workflow';
+
+const HELP = `Usage: vsnap status WORKFLOW_ID [--watch]
+       vsnap watch WORKFLOW_ID
+
+Show a run's status and current step; with --watch (or "vsnap watch"), follow it until it ends:
+a live progress bar (step, bytes, rate, ETA) on a terminal, one line per change otherwise.
+Exit code: 0 completed or still running, 1 failed, cancelled or terminated.
+
+${CONNECTION_HELP}
+
+Examples:
+  vsnap status backup-prod-2026-11-28T06-00-00-000Z
+  vsnap watch verify-prod-2026-11-28T03-00-00-000Z`;
+
+const FINAL_FAILURES = new Set(['FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT']);
+
+function statusCommand(name: 'status' | 'watch'): Command {
+  return {
+    name,
+    synopsis: name === 'status' ? "Show a run's status and step" : 'Follow a run live until it ends',
+    help: HELP,
+    async run(argv) {
+      const { values, positionals } = parseCommandArgs(
+        name,
+        argv,
+        { ...CONNECTION_OPTIONS, watch: { type: 'boolean', default: false } },
+        true,
+      );
+      const [workflowId] = positionals;
+      if (!workflowId || positionals.length > 1) throw new UsageError(`vsnap ${name}: give exactly one WORKFLOW_ID`);
+      const follow = name === 'watch' || values.watch;
+      const temporal = await connectWith(values);
+      try {
+        const handle = temporal.client.workflow.getHandle(workflowId);
+        const tty = process.stdout.isTTY && !values.json;
+        const meter = new RateMeter();
+        let lastLine = '';
+        for (;;) {
+          const p = await readProgress(handle);
+          meter.sample(p.bytes);
+          const done = p.status !== 'RUNNING';
+          if (values.json) {
+            if (done || !follow) printJson(p);
+          } else {
+            const line = formatProgress(p, meter.rate);
+            if (tty) process.stdout.write(`\r\x1b[2K${line}`);
+            else if (line !== lastLine) console.log(line);
+            lastLine = line;
+          }
+          if (done || !follow) {
+            if (tty) process.stdout.write('\n');
+            if (FINAL_FAILURES.has(p.status)) {
+              if (!values.json) {
+                const why = await handle.result().then(
+                  () => '',
+                  (err: unknown) => describeFailure(err),
+                );
+                if (why) console.error(`${p.status.toLowerCase()}: ${why}`);
+              }
+              return ExitCode.runFailed;
+            }
+            return ExitCode.ok;
+          }
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) throw new UsageError(`vsnap ${name}: no workflow "${workflowId}"`);
+        throw err;
+      } finally {
+        await temporal.close();
+      }
+    },
+  };
+}
+
+export const statusCmd = statusCommand('status');
+export const watchCmd = statusCommand('watch');
