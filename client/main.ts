@@ -4,6 +4,7 @@ import { approveCommand } from './commands/approve';
 import { backupCommand } from './commands/backup';
 import { restoreCommand } from './commands/restore';
 import { scheduleCommand } from './commands/schedule';
+import { snapshotsCommand } from './commands/snapshots';
 import { statusCmd, watchCmd } from './commands/status';
 import { verifyCommand } from './commands/verify';
 import { type Command, ExitCode, UsageError } from './cli';
@@ -13,6 +14,7 @@ const COMMANDS: Command[] = [
   restoreCommand,
   verifyCommand,
   approveCommand,
+  snapshotsCommand,
   scheduleCommand,
   statusCmd,
   watchCmd,

@@ -1,7 +1,7 @@
 // The backup workflow: plan → canary → snapshot stream into S3 (validated) → retention.
 // Deterministic orchestration only; every side effect is an activity. Vault tokens never
 // cross activity boundaries, so none appears in this workflow's history.
-import { defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { defineQuery, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { quickActivity, streamingActivity } from './activity-options';
 import type { BackupPlan, RetentionResult } from '../activities/backup-activities';
@@ -55,6 +55,9 @@ export async function backup(input: BackupInput = {}): Promise<BackupResult> {
     canary,
     inventory,
   });
+
+  // Shown by the UI next to the run: which snapshot it made.
+  upsertMemo({ vsnapCluster: plan.cluster, vsnapSnapshotKey: snapshot.key });
 
   progress.step = 'retention';
   const retention = await quick.applyRetention({

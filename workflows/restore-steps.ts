@@ -9,6 +9,7 @@ import {
   defineUpdate,
   proxyActivities,
   setHandler,
+  upsertMemo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { quickActivity, streamingActivity } from './activity-options';
@@ -81,6 +82,7 @@ export async function runRestore(kind: 'restore' | 'verify', options: RestoreOpt
   progress.target = plan.target;
   progress.key = plan.key;
   progress.totalBytes = plan.manifest.size;
+  upsertMemo({ vsnapCluster: plan.target, vsnapSource: plan.source, vsnapSnapshotKey: plan.key });
 
   const report = (checks: RestoreCheck[]): RestoreReport => ({
     kind,

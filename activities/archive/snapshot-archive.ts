@@ -37,6 +37,14 @@ interface EntryDigest {
 const KEEP_CONTENT = new Set(['meta.json', 'SHA256SUMS']);
 const MAX_SMALL_ENTRY = 1024 * 1024;
 
+export interface SnapshotArchiveValidatorOptions {
+  /**
+   * Receives state.bin's bytes in order as they pass, so a caller can read the Raft state in the
+   * same single pass (e.g. count its keys). Called from a stream's data handler: it must not throw.
+   */
+  onStateChunk?: (chunk: Buffer) => void;
+}
+
 /**
  * A writable sink: write the snapshot bytes to it (in order), end it, then await `facts`.
  * Any structural problem rejects `facts` with an ArchiveInvalidError.
@@ -45,7 +53,7 @@ export class SnapshotArchiveValidator {
   readonly input: Writable;
   readonly facts: Promise<ArchiveFacts>;
 
-  constructor() {
+  constructor(options: SnapshotArchiveValidatorOptions = {}) {
     const gunzip = createGunzip();
     const tar = extract();
     const entries = new Map<string, EntryDigest>();
@@ -66,6 +74,7 @@ export class SnapshotArchiveValidator {
         hash.update(chunk);
         size += chunk.length;
         if (KEEP_CONTENT.has(name) && size <= MAX_SMALL_ENTRY) chunks.push(chunk);
+        if (name === 'state.bin') options.onStateChunk?.(chunk);
       });
       stream.on('end', () => {
         entries.set(name, {

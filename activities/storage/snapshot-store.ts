@@ -19,6 +19,7 @@ import type { CompletedPart } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { manifestKeyFor, snapshotTimeOf, verificationKeyFor } from './snapshot-keys';
 import { MANIFEST_FORMAT, type SnapshotManifest } from './manifest';
+import type { VerificationRecord } from '../../workflows/restore-types';
 
 export class BucketNotFoundError extends Error {
   constructor(readonly bucket: string) {
@@ -189,6 +190,21 @@ export class SnapshotStore {
         ...(kmsKeyId ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: kmsKeyId } : {}),
       }),
     );
+  }
+
+  /** The latest restore drill's verdict on a snapshot, or undefined if no drill recorded one. */
+  async readVerification(bucket: string, snapshotKey: string): Promise<VerificationRecord | undefined> {
+    try {
+      const res = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: verificationKeyFor(snapshotKey) }));
+      const parsed = JSON.parse(await res.Body!.transformToString('utf8')) as Partial<VerificationRecord>;
+      return typeof parsed.passed === 'boolean' && typeof parsed.verifiedAt === 'string'
+        ? (parsed as VerificationRecord)
+        : undefined;
+    } catch (err) {
+      if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404))
+        return undefined;
+      throw err;
+    }
   }
 
   /** Deletes a snapshot and its manifest (S3 DeleteObjects ignores keys that are already gone). */

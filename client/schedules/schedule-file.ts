@@ -79,7 +79,7 @@ export function parseScheduleFile(file: string, text: string, knownClusters?: st
       return;
     }
     const raw = item.toJSON() as Record<string, unknown>;
-    const where = (field: string) => at((item.get(field, true)) ?? item);
+    const where = (field: string) => at(item.get(field, true) ?? item);
     for (const key of Object.keys(raw)) {
       if (!FIELDS.includes(key)) problems.push(`${where(key)}: unknown field "${key}"; allowed: ${FIELDS.join(', ')}`);
     }

@@ -14,7 +14,7 @@ import { aws, ports, stackDir, toolsBin } from './layout';
 import { logFile, runningPid, type ServerProcess, startProcess, waitUntil } from './processes';
 
 /** Custom search attributes vsnap sets on every run, so the UI can filter by cluster and kind. */
-export const SEARCH_ATTRIBUTES = ['VsnapCluster=Keyword', 'VsnapKind=Keyword', 'VsnapSnapshotKey=Keyword'];
+export const SEARCH_ATTRIBUTES = ['VsnapCluster=Keyword', 'VsnapKind=Keyword'];
 
 export const temporalProcess: ServerProcess = {
   name: 'temporal',

@@ -1,0 +1,447 @@
+// vsnap snapshots: what a cluster has in S3 (list) and what one archive holds (inspect). Both
+// read S3 or a local file directly with the worker's config: no Temporal, worker or Vault
+// token is needed, so they work when those are down, which is when an operator needs them.
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { S3ServiceException } from '@aws-sdk/client-s3';
+import {
+  type ArchiveFacts,
+  ArchiveInvalidError,
+  SnapshotArchiveValidator,
+} from '../../activities/archive/snapshot-archive';
+import { StateFormatError, type StateKeyCounts, StateKeyCounter } from '../../activities/archive/state-keys';
+import type { SnapshotManifest } from '../../activities/storage/manifest';
+import { SnapshotStore } from '../../activities/storage/snapshot-store';
+import { createAwsClients } from '../../worker/aws-clients';
+import { type ClusterConfig, ConfigError, findCluster, loadConfig, type VsnapConfig } from '../../worker/config';
+import type { VerificationRecord } from '../../workflows/restore-types';
+import { type Command, ExitCode, parseCommandArgs, printJson, UsageError } from '../cli';
+
+const HELP = `Usage: vsnap snapshots list [--cluster NAME] [--json]
+       vsnap snapshots inspect KEY|FILE [--cluster NAME] [--json]
+
+Read a cluster's snapshots straight from S3 (no worker, Temporal or Vault token needed).
+
+  list      The cluster's snapshots, newest first: key, time (UTC), age, size, SHA-256 and
+            Raft index from the manifest, and the last restore drill's verdict. A snapshot
+            without a manifest shows as "incomplete (no manifest)": its backup did not
+            finish, so it is not a valid backup.
+  inspect   Validate one archive (gzip trailer, tar entries, SHA256SUMS, state.bin size) and
+            print meta.json (Raft index, term, version, size, configuration index), the
+            SHA-256 of the whole file and the number of keys per prefix in state.bin, like
+            "vault operator raft snapshot inspect". KEY|FILE is a local file if one exists at
+            that path, else an S3 key in the cluster's bucket (a bare file name is taken under
+            the cluster's prefix; s3://BUCKET/KEY also works). A stored snapshot with a
+            manifest is also checked against the manifest's SHA-256 and size.
+
+Options:
+  --cluster NAME   cluster from the worker's config (default: the first configured)
+  --json           machine-readable JSON on stdout (full SHA-256s)
+  -h, --help       this help
+
+Configuration: the worker's, from the JSON file VSNAP_CONFIG names (or the worker's env-only
+settings: BUCKET_NAME, VAULT_ADDR, ...). AWS credentials, region and endpoint come from the
+AWS SDK's usual chain. Inspecting a local file needs none of it.
+
+Exit codes: 0 ok; 1 an invalid archive, a manifest mismatch or an S3 failure; 2 bad usage,
+an unknown cluster or no configuration.
+
+Examples:
+  vsnap snapshots list --cluster prod
+  vsnap snapshots inspect vsnap/prod/2026-11-28T01-28-02.081Z.snap
+  vsnap snapshots inspect ./raft.snap --json`;
+
+const OPTIONS = {
+  cluster: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+interface Flags {
+  cluster?: string | undefined;
+  json: boolean;
+}
+
+export const snapshotsCommand: Command = {
+  name: 'snapshots',
+  synopsis: 'List stored snapshots or inspect one archive',
+  help: HELP,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs('snapshots', argv, OPTIONS, true);
+    const [subcommand, ...args] = positionals;
+    switch (subcommand) {
+      case 'list':
+        if (args.length > 0) throw new UsageError(`vsnap snapshots list: unexpected argument "${args[0]}"`);
+        return listSnapshots(values);
+      case 'inspect':
+        if (args.length !== 1)
+          throw new UsageError('vsnap snapshots inspect: give exactly one KEY or FILE; see --help');
+        return inspectSnapshot(args[0], values);
+      case undefined:
+        throw new UsageError('vsnap snapshots: give a subcommand, list or inspect; see "vsnap snapshots --help"');
+      default:
+        throw new UsageError(`vsnap snapshots: unknown subcommand "${subcommand}" (expected list or inspect)`);
+    }
+  },
+};
+
+// ---- configuration ----
+
+interface ClusterContext {
+  config: VsnapConfig;
+  cluster: ClusterConfig;
+}
+
+/** The worker's config and the chosen cluster; any problem is a usage error (exit 2). */
+function clusterContext(subcommand: string, name: string | undefined, env = process.env): ClusterContext {
+  const where = `vsnap snapshots ${subcommand}`;
+  // Without VSNAP_CONFIG the worker falls back to the seed's env vars; with neither there is
+  // nothing to read, and loadConfig's "VAULT_ADDR is required" would not say what to do.
+  if (!env.VSNAP_CONFIG && !env.BUCKET_NAME) {
+    throw new UsageError(
+      `${where}: VSNAP_CONFIG is not set. Point it at the worker's cluster config: ` +
+        `export VSNAP_CONFIG=/path/to/vsnap.config.json (README "Configuration"; ` +
+        `on the local stack: set -a; . .stack/env; set +a)`,
+    );
+  }
+  let config: VsnapConfig;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(`${where}: ${err.message}`);
+    throw err;
+  }
+  const cluster = findCluster(config, name);
+  if (!cluster) {
+    const names = config.clusters.map((c) => c.name).join(', ');
+    throw new UsageError(`${where}: unknown cluster "${name}"; configured clusters: ${names}`);
+  }
+  return { config, cluster };
+}
+
+async function withStore<T>(config: VsnapConfig, use: (store: SnapshotStore) => Promise<T>): Promise<T> {
+  const aws = createAwsClients(config);
+  try {
+    return await use(new SnapshotStore(aws.s3));
+  } finally {
+    aws.destroy();
+  }
+}
+
+// ---- list ----
+
+interface ListedSnapshot {
+  key: string;
+  takenAt: string;
+  ageSeconds: number;
+  size: number;
+  /** False when the snapshot has no manifest: its backup did not finish. */
+  complete: boolean;
+  sha256: string | null;
+  raftIndex: number | null;
+  raftTerm: number | null;
+  verification: VerificationRecord | null;
+}
+
+async function listSnapshots(flags: Flags): Promise<number> {
+  const { config, cluster } = clusterContext('list', flags.cluster);
+  const { bucket, prefix } = cluster.storage;
+  let snapshots: ListedSnapshot[];
+  try {
+    snapshots = await withStore(config, async (store) => {
+      const objects = await store.listSnapshots(bucket, prefix);
+      const now = Date.now();
+      return Promise.all(
+        objects.map(async (o): Promise<ListedSnapshot> => {
+          const m = o.manifest;
+          // Only a complete backup can have been drilled.
+          const verification = m ? await store.readVerification(bucket, o.key) : undefined;
+          return {
+            key: o.key,
+            takenAt: o.takenAt.toISOString(),
+            ageSeconds: Math.max(0, Math.round((now - o.takenAt.getTime()) / 1000)),
+            size: m?.size ?? o.size,
+            complete: m !== undefined,
+            sha256: m?.sha256 ?? null,
+            raftIndex: m?.raft.raftIndex ?? null,
+            raftTerm: m?.raft.raftTerm ?? null,
+            verification: verification ?? null,
+          };
+        }),
+      );
+    });
+  } catch (err) {
+    console.error(`vsnap snapshots list: cannot list s3://${bucket}/${prefix}/: ${errorText(err)}`);
+    return ExitCode.runFailed;
+  }
+  if (flags.json) {
+    printJson({ cluster: cluster.name, bucket, prefix, snapshots });
+    return ExitCode.ok;
+  }
+  if (snapshots.length === 0) {
+    console.log(`${cluster.name}: no snapshots under s3://${bucket}/${prefix}/`);
+    return ExitCode.ok;
+  }
+  console.log(`${cluster.name}: ${snapshots.length} snapshot(s) under s3://${bucket}/${prefix}/\n`);
+  printTable(
+    ['KEY', 'TIME (UTC)', 'AGE', 'SIZE', 'SHA256', 'RAFT INDEX', 'VERIFIED BY DRILL'],
+    snapshots.map((s) => [
+      s.key,
+      utcTime(s.takenAt),
+      formatAge(s.ageSeconds),
+      formatBytes(s.size),
+      s.sha256 ? s.sha256.slice(0, 12) : '-',
+      s.raftIndex === null ? '-' : String(s.raftIndex),
+      drillStatus(s),
+    ]),
+  );
+  return ExitCode.ok;
+}
+
+function drillStatus(s: ListedSnapshot): string {
+  if (!s.complete) return 'incomplete (no manifest)';
+  if (!s.verification) return '-';
+  return `${s.verification.passed ? 'passed' : 'FAILED'} ${utcTime(s.verification.verifiedAt)}`;
+}
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  for (const row of [header, ...rows]) {
+    console.log(
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i])))
+        .join('  ')
+        .trimEnd(),
+    );
+  }
+}
+
+/** "2026-11-28 02:06:43Z": sortable, unambiguous, and short enough for a table. */
+function utcTime(iso: string): string {
+  const time = new Date(iso);
+  return Number.isNaN(time.getTime())
+    ? iso
+    : time
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** The two largest units: "45s", "12m30s", "3h12m", "2d4h". */
+function formatAge(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d > 0) return `${d}d${h}h`;
+  if (h > 0) return `${h}h${m}m`;
+  if (m > 0) return `${m}m${s % 60}s`;
+  return `${s}s`;
+}
+
+function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+// ---- inspect ----
+
+interface ArchiveSource {
+  /** The path, or s3://BUCKET/KEY. */
+  label: string;
+  open(): Promise<Readable>;
+  /** For a stored snapshot: its manifest, or undefined if it has none. */
+  manifest?: SnapshotManifest | undefined;
+  stored: boolean;
+}
+
+interface ArchiveReading {
+  facts: ArchiveFacts;
+  size: number;
+  sha256: string;
+  keys: StateKeyCounts | { error: string };
+}
+
+async function inspectSnapshot(target: string, flags: Flags): Promise<number> {
+  if (existsSync(target)) {
+    if (!statSync(target).isFile()) throw new UsageError(`vsnap snapshots inspect: ${target} is not a file`);
+    return inspectSource(
+      { label: target, open: () => Promise.resolve(createReadStream(target)), stored: false },
+      flags,
+    );
+  }
+  const { config, cluster } = clusterContext('inspect', flags.cluster);
+  const { bucket, key } = storedLocation(target, cluster);
+  return withStore(config, async (store) => {
+    let manifest: SnapshotManifest | undefined;
+    try {
+      manifest = await store.readManifest(bucket, key);
+    } catch (err) {
+      return fail(flags, `s3://${bucket}/${key}`, `cannot read its manifest: ${errorText(err)}`);
+    }
+    const source: ArchiveSource = {
+      label: `s3://${bucket}/${key}`,
+      stored: true,
+      manifest,
+      open: async () => (await store.openSnapshot(bucket, key)).body,
+    };
+    return inspectSource(source, flags);
+  });
+}
+
+/** An S3 location from a key, a bare file name under the cluster's prefix, or s3://BUCKET/KEY. */
+function storedLocation(target: string, cluster: ClusterConfig): { bucket: string; key: string } {
+  const url = /^s3:\/\/([^/]+)\/(.+)$/.exec(target);
+  if (url) return { bucket: url[1], key: url[2] };
+  const key = target.includes('/') ? target : `${cluster.storage.prefix}/${target}`;
+  return { bucket: cluster.storage.bucket, key };
+}
+
+async function inspectSource(source: ArchiveSource, flags: Flags): Promise<number> {
+  let reading: ArchiveReading;
+  try {
+    reading = await readArchive(await source.open());
+  } catch (err) {
+    if (err instanceof S3ServiceException && err.name === 'NoSuchKey') {
+      return fail(flags, source.label, 'no such local file, and no such object in S3');
+    }
+    return fail(flags, source.label, errorText(err));
+  }
+  const manifestProblem = source.stored ? compareWithManifest(reading, source.manifest) : undefined;
+  const keysProblem = 'error' in reading.keys ? reading.keys.error : undefined;
+  if (flags.json) {
+    printJson({
+      source: source.label,
+      // The archive passed every check (and matches its manifest); keys.error is reported apart.
+      valid: manifestProblem === undefined,
+      size: reading.size,
+      sha256: reading.sha256,
+      raft: {
+        index: reading.facts.raftIndex,
+        term: reading.facts.raftTerm,
+        version: reading.facts.raftVersion,
+        configurationIndex: reading.facts.configurationIndex,
+        size: reading.facts.stateSize,
+      },
+      metaSha256: reading.facts.metaSha256,
+      stateSha256: reading.facts.stateSha256,
+      ...(source.stored ? { manifest: manifestSummary(source.manifest, manifestProblem) } : {}),
+      keys: reading.keys,
+    });
+  } else {
+    printInspection(source, reading, manifestProblem);
+  }
+  if (manifestProblem) console.error(`vsnap snapshots inspect: ${source.label}: ${manifestProblem}`);
+  if (keysProblem) console.error(`vsnap snapshots inspect: ${source.label}: ${keysProblem}`);
+  return manifestProblem || keysProblem ? ExitCode.runFailed : ExitCode.ok;
+}
+
+/**
+ * One pass over the archive: SHA-256 of the whole file, the validator's checks, and state.bin's
+ * keys counted as they pass. Memory stays bounded whatever the snapshot's size.
+ */
+async function readArchive(body: Readable): Promise<ArchiveReading> {
+  const counter = new StateKeyCounter();
+  const validator = new SnapshotArchiveValidator({ onStateChunk: (chunk) => counter.write(chunk) });
+  const hash = createHash('sha256');
+  let size = 0;
+  let invalid = false;
+  validator.facts.catch(() => (invalid = true));
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      size += chunk.length;
+      if (invalid) break; // the verdict is in; no need to read the rest
+      if (!validator.input.write(chunk)) await validator.drained();
+    }
+  } catch (err) {
+    // A broken archive can also surface as a failed wait for the validator; report the archive.
+    if (!(err instanceof ArchiveInvalidError)) validator.input.destroy();
+    throw err;
+  }
+  validator.input.end();
+  const facts = await validator.facts;
+  let keys: ArchiveReading['keys'];
+  try {
+    keys = counter.result();
+  } catch (err) {
+    if (!(err instanceof StateFormatError)) throw err;
+    keys = { error: err.message };
+  }
+  return { facts, size, sha256: hash.digest('hex'), keys };
+}
+
+function compareWithManifest(reading: ArchiveReading, manifest: SnapshotManifest | undefined): string | undefined {
+  if (!manifest) return undefined; // reported as incomplete, not as a mismatch
+  if (manifest.sha256 === reading.sha256 && manifest.size === reading.size) return undefined;
+  return (
+    `the object is ${reading.size} bytes with SHA-256 ${reading.sha256}, but its manifest recorded ` +
+    `${manifest.size} bytes with ${manifest.sha256}: it was altered or damaged after the backup`
+  );
+}
+
+function manifestSummary(manifest: SnapshotManifest | undefined, problem: string | undefined) {
+  if (!manifest) return { present: false };
+  return {
+    present: true,
+    matches: problem === undefined,
+    sha256: manifest.sha256,
+    size: manifest.size,
+    workflowId: manifest.workflowId,
+    createdAt: manifest.createdAt,
+  };
+}
+
+function printInspection(source: ArchiveSource, r: ArchiveReading, manifestProblem: string | undefined): void {
+  const rows: [string, string][] = [
+    ['Archive', source.label],
+    ['Valid', 'yes (gzip, tar entries, SHA256SUMS, state.bin size)'],
+    ['Size', `${r.size} bytes`],
+    ['SHA-256', r.sha256],
+    ['Index', String(r.facts.raftIndex)],
+    ['Term', String(r.facts.raftTerm)],
+    ['Version', String(r.facts.raftVersion)],
+    ['State size', `${r.facts.stateSize} bytes`],
+    ['Config index', String(r.facts.configurationIndex)],
+  ];
+  if (source.stored) {
+    const manifest = source.manifest;
+    rows.push([
+      'Manifest',
+      !manifest
+        ? 'none: incomplete backup (not a valid backup)'
+        : manifestProblem
+          ? 'MISMATCH (see below)'
+          : `matches (backup ${manifest.workflowId})`,
+    ]);
+  }
+  if ('error' in r.keys) rows.push(['Keys', 'unreadable (see below)']);
+  else rows.push(['Keys', String(r.keys.totalKeys)]);
+  for (const [k, v] of rows) console.log(`${k.padEnd(13)} ${v}`);
+  if ('error' in r.keys) return;
+  console.log('');
+  printTable(
+    ['KEY PREFIX', 'COUNT'],
+    r.keys.byPrefix.map((p) => [p.prefix, String(p.count)]),
+  );
+}
+
+function fail(flags: Flags, label: string, problem: string): number {
+  if (flags.json) printJson({ source: label, valid: false, error: problem });
+  console.error(`vsnap snapshots inspect: ${label}: ${problem}`);
+  return ExitCode.runFailed;
+}
+
+/** An error's message; network errors (an AggregateError of connection attempts) may have none. */
+function errorText(err: unknown): string {
+  if (err instanceof AggregateError && !err.message && err.errors.length > 0) return errorText(err.errors[0]);
+  if (err instanceof Error) return err.message || (err as NodeJS.ErrnoException).code || err.name;
+  return String(err);
+}

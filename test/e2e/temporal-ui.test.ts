@@ -1,0 +1,173 @@
+// Browser end-to-end test: an operator starts a restore drill (`verify`) from the Temporal Web
+// UI's "Start Workflow" form and watches it complete, with a real vsnap worker behind it.
+//
+// Needs the local stack (`npm run stack:up`) and Debian's chromium (`bash scripts/install-browser.sh`),
+// driven headless by playwright-core; no Playwright browser download. Restores into the `drill`
+// cluster, so run it alone, never at the same time as `npm test`:
+//
+//   node --import tsx --test test/e2e/temporal-ui.test.ts
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { backup } from '../../workflows/backup';
+import type { verify } from '../../workflows/verify';
+import { start, uniqueId } from '../helpers/runs';
+import { stackEnv, startTestWorker, type TestWorker } from '../helpers/stack';
+
+const CHROMIUM = '/usr/bin/chromium';
+const FAILURE_SCREENSHOT = '/tmp/vsnap-e2e-failure.png';
+const NAMESPACE = 'default';
+const UI = (stackEnv.VSNAP_TEMPORAL_UI ?? 'http://127.0.0.1:8233').replace(/\/+$/, '');
+const COMPLETION_TIMEOUT_MS = 90_000;
+// This machine's network is closed: these flags keep Chromium from waiting on Google services.
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const TERMINAL_FAILURES = ['failed', 'terminated', 'canceled', 'cancelled', 'timed out', 'timedout'];
+
+/** Takes the failure screenshot and fails with `problem`, naming the screenshot. */
+async function failWithScreenshot(page: Page | undefined, problem: string): Promise<never> {
+  let where = `no screenshot: the browser page was never opened`;
+  if (page) {
+    where = await page
+      .screenshot({ path: FAILURE_SCREENSHOT, fullPage: true })
+      .then(() => `screenshot: ${FAILURE_SCREENSHOT} (page ${page.url()})`)
+      .catch((e: unknown) => `screenshot to ${FAILURE_SCREENSHOT} failed: ${String(e)}`);
+  }
+  assert.fail(`${problem}\n${where}`);
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Fills the Start Workflow form of `NAMESPACE` and submits it; returns once the server accepted the start. */
+async function startWorkflowFromUi(page: Page, workflowId: string, taskQueue: string, input: string): Promise<string> {
+  await page.goto(`${UI}/namespaces/${NAMESPACE}/workflows`);
+  await page.getByRole('link', { name: 'Start Workflow', exact: true }).click();
+  await page.waitForURL(/\/workflows\/start-workflow/);
+
+  await page.locator('#workflowId').fill(workflowId);
+  await page.locator('#taskQueue').fill(taskQueue);
+  await page.locator('#workflowType').fill('verify');
+  // Leaving the task queue field makes the UI look the queue up; it shows a banner (moving the
+  // form down) once it sees our worker polling. Wait for it so the later clicks land where they aim.
+  await page.getByText('Task Queue is Active').waitFor({ timeout: 30_000 });
+
+  const data = page.locator('[role=textbox][aria-label=Data]');
+  await data.click();
+  await data.fill(input);
+  await page.getByLabel('json/plain').check();
+  // Leave the editor: the UI pretty-prints the JSON on blur, which grows the editor and moves the
+  // submit button. Do it now rather than in the middle of the click on the button.
+  await page.getByTestId('start-workflow').click();
+  await page.waitForFunction("!document.activeElement || !document.activeElement.closest('.cm-editor')");
+  assert.deepEqual(JSON.parse((await data.textContent()) ?? ''), JSON.parse(input), 'the Data editor holds the input');
+  assert.equal(await page.locator('#workflowId').inputValue(), workflowId);
+  assert.equal(await page.locator('#taskQueue').inputValue(), taskQueue);
+  assert.equal(await page.locator('#workflowType').inputValue(), 'verify');
+
+  const submitted = page.waitForResponse(
+    (r) =>
+      r.request().method() === 'POST' &&
+      new URL(r.url()).pathname === `/api/v1/namespaces/${NAMESPACE}/workflows/${encodeURIComponent(workflowId)}`,
+    { timeout: 20_000 },
+  );
+  await page.getByTestId('start-workflow-button').click();
+  const response = await submitted;
+  assert.ok(response.ok(), `the UI's start request failed: HTTP ${response.status()} ${await response.text()}`);
+
+  const toast = page.getByRole('link', { name: 'Workflow started successfully' });
+  const href = (await toast.getAttribute('href', { timeout: 10_000 })) ?? '';
+  assert.ok(href.includes(`/workflows/${encodeURIComponent(workflowId)}/`), `toast links to the workflow: "${href}"`);
+  return new URL(href, UI).toString();
+}
+
+/** Waits until the workflow page's status badge reads Completed; fails early on a terminal failure. */
+async function waitForCompletedInUi(page: Page, workflowId: string): Promise<void> {
+  await page.getByTestId('workflow-id-heading').filter({ hasText: workflowId }).waitFor({ timeout: 20_000 });
+  const badge = page.getByTestId('execution-status');
+  const deadline = Date.now() + COMPLETION_TIMEOUT_MS;
+  let lastReload = Date.now();
+  let status = '';
+  while (Date.now() < deadline) {
+    status = ((await badge.textContent({ timeout: 5_000 }).catch(() => '')) ?? '').trim().toLowerCase();
+    if (status === 'completed') return;
+    if (TERMINAL_FAILURES.includes(status)) break;
+    // The page refreshes itself while the run is open; reload now and then in case it stops.
+    if (Date.now() - lastReload > 20_000) {
+      await page.reload();
+      lastReload = Date.now();
+    }
+    await page.waitForTimeout(500);
+  }
+  throw new Error(
+    `${workflowId}: the UI shows status "${status || '(none)'}", not Completed, ` +
+      `after ${Math.round((COMPLETION_TIMEOUT_MS - Math.max(0, deadline - Date.now())) / 1000)}s`,
+  );
+}
+
+describe('Temporal Web UI', () => {
+  let worker: TestWorker | undefined;
+  let browser: Browser | undefined;
+
+  before(async () => {
+    worker = await startTestWorker();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await worker?.stop();
+  });
+
+  test('starts a verify drill from the Start Workflow form and shows it Completed', { timeout: 240_000 }, async () => {
+    assert.ok(
+      existsSync(CHROMIUM),
+      `${CHROMIUM} is missing: run "bash scripts/install-browser.sh" (as root) to install Debian's chromium`,
+    );
+    assert.ok(worker, 'the test worker started');
+
+    // The drill restores the latest backup of prod: make sure there is one.
+    const backupResult = await (await start<typeof backup>(worker, 'backup', { cluster: 'prod' })).result();
+    assert.equal(backupResult.cluster, 'prod');
+
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.setDefaultTimeout(30_000);
+
+    const workflowId = uniqueId('verify-ui');
+    try {
+      const workflowPage = await startWorkflowFromUi(page, workflowId, worker.taskQueue, '{"cluster":"prod"}');
+      await page.goto(workflowPage);
+      await waitForCompletedInUi(page, workflowId);
+    } catch (err) {
+      const described = await worker.temporal.client.workflow
+        .getHandle(workflowId)
+        .describe()
+        .then((d) => `server status ${d.status.name}`)
+        .catch((e: unknown) => `server: ${errorText(e)}`);
+      await failWithScreenshot(page, `UI drill ${workflowId} did not complete: ${errorText(err)} (${described})`);
+    }
+
+    const handle = worker.temporal.client.workflow.getHandle<typeof verify>(workflowId);
+    const description = await handle.describe();
+    assert.equal(description.type, 'verify');
+    assert.equal(description.taskQueue, worker.taskQueue);
+    const report = await handle.result();
+    assert.equal(report.kind, 'verify');
+    assert.equal(report.source, 'prod');
+    assert.equal(report.target, 'drill');
+    if (!report.passed) {
+      await failWithScreenshot(page, `the UI drill's report did not pass: ${JSON.stringify(report.checks, null, 2)}`);
+    }
+    assert.equal(report.passed, true);
+  });
+});
