@@ -22,6 +22,7 @@ export const CONNECTION_OPTIONS = {
   address: { type: 'string' },
   namespace: { type: 'string' },
   'task-queue': { type: 'string' },
+  profile: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsConfig['options'];
@@ -30,7 +31,9 @@ export const CONNECTION_HELP = `Connection (as in the temporal CLI):
   --address HOST:PORT   Temporal frontend (env TEMPORAL_ADDRESS, default 127.0.0.1:7233)
   --namespace NAME      Temporal namespace (env TEMPORAL_NAMESPACE, default "default")
   --task-queue NAME     vsnap worker task queue (env VSNAP_TASK_QUEUE, default "vsnap")
-  TLS and Temporal Cloud: env TEMPORAL_API_KEY, or TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY.
+  --profile NAME        a profile of the Temporal CLI's TOML config (env TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE)
+  TLS and Temporal Cloud: env TEMPORAL_API_KEY, TEMPORAL_TLS, TEMPORAL_TLS_CLIENT_CERT_PATH,
+  TEMPORAL_TLS_CLIENT_KEY_PATH, ... exactly as the temporal CLI reads them.
 
 Output:
   --json                machine-readable JSON on stdout

@@ -10,6 +10,7 @@ export interface ConnectionFlags {
   address?: string | undefined;
   namespace?: string | undefined;
   'task-queue'?: string | undefined;
+  profile?: string | undefined;
 }
 
 export function connectWith(flags: ConnectionFlags): Promise<VsnapClient> {
@@ -17,6 +18,7 @@ export function connectWith(flags: ConnectionFlags): Promise<VsnapClient> {
     ...(flags.address ? { address: flags.address } : {}),
     ...(flags.namespace ? { namespace: flags.namespace } : {}),
     ...(flags['task-queue'] ? { taskQueue: flags['task-queue'] } : {}),
+    ...(flags.profile ? { profile: flags.profile } : {}),
   });
 }
 

@@ -40,7 +40,8 @@ export interface ClusterConfig {
 }
 
 export interface VsnapConfig {
-  temporal: { address: string; namespace: string; taskQueue: string };
+  /** Address and namespace when set in env; otherwise the Temporal envconfig profile decides. */
+  temporal: { address?: string; namespace?: string; taskQueue: string };
   aws: { region?: string; s3ForcePathStyle: boolean };
   /** Multipart part size for snapshot uploads; memory per upload is about 3 parts. */
   partSizeBytes: number;
@@ -80,8 +81,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VsnapConfig {
 
   const config: VsnapConfig = {
     temporal: {
-      address: env.TEMPORAL_ADDRESS || '127.0.0.1:7233',
-      namespace: env.TEMPORAL_NAMESPACE || 'default',
+      ...(env.TEMPORAL_ADDRESS ? { address: env.TEMPORAL_ADDRESS } : {}),
+      ...(env.TEMPORAL_NAMESPACE ? { namespace: env.TEMPORAL_NAMESPACE } : {}),
       taskQueue: env.VSNAP_TASK_QUEUE || DEFAULT_TASK_QUEUE,
     },
     aws: {

@@ -3,6 +3,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
+import { temporalConnectConfig } from './temporal-connection';
 import { SnapshotStore } from '../activities/storage/snapshot-store';
 import { createAwsClients, type AwsClients } from './aws-clients';
 import type { VsnapConfig } from './config';
@@ -10,6 +11,8 @@ import type { VsnapConfig } from './config';
 export interface VsnapWorker {
   worker: Worker;
   connection: NativeConnection;
+  /** The namespace the worker polls (from env, the envconfig profile, or "default"). */
+  namespace: string;
   aws: AwsClients;
   /** Stops polling, waits for in-flight work, closes connections. */
   shutdown(): Promise<void>;
@@ -33,10 +36,18 @@ export async function createVsnapWorker(options: CreateWorkerOptions): Promise<V
     logger,
     env: options.env ?? process.env,
   });
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  // TLS, API key and profiles exactly as the Temporal CLI reads them (TEMPORAL_* env, TOML profile).
+  const { connectionOptions, namespace } = temporalConnectConfig(
+    {
+      ...(config.temporal.address ? { address: config.temporal.address } : {}),
+      ...(config.temporal.namespace ? { namespace: config.temporal.namespace } : {}),
+    },
+    options.env ?? process.env,
+  );
+  const connection = await NativeConnection.connect(connectionOptions);
   const worker = await Worker.create({
     connection,
-    namespace: config.temporal.namespace,
+    namespace,
     taskQueue: config.temporal.taskQueue,
     activities,
     // Cancellation reaches an activity with its next heartbeat; keep that prompt for restores.
@@ -49,6 +60,7 @@ export async function createVsnapWorker(options: CreateWorkerOptions): Promise<V
   return {
     worker,
     connection,
+    namespace,
     aws,
     async shutdown() {
       if (worker.getState() === 'RUNNING') worker.shutdown();

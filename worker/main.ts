@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   logger.info(
     {
       taskQueue: config.temporal.taskQueue,
-      namespace: config.temporal.namespace,
+      namespace: vsnap.namespace,
       clusters: config.clusters.map((c) => c.name),
     },
     'vsnap worker started',

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, type VsnapConfig } from '../../worker/config';
+import { temporalConnectConfig } from '../../worker/temporal-connection';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vsnap-config-test-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -78,10 +79,15 @@ describe('config: the seed deployment, environment variables only', () => {
     assert.ok(!serialized.includes(SEED_ENV.APPROLE_ROLE_ID));
   });
 
-  it('defaults the Temporal connection, task queue "vsnap", 8 MiB parts and info logging', () => {
+  it('leaves the Temporal connection to envconfig unless set; task queue "vsnap", 8 MiB parts, info logging', () => {
     const config = loadConfig({ ...SEED_ENV });
 
-    assert.deepEqual(config.temporal, { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'vsnap' });
+    assert.deepEqual(config.temporal, { taskQueue: 'vsnap' });
+    const { connectionOptions, namespace } = temporalConnectConfig({}, { HOME: '/nonexistent' });
+    assert.equal(connectionOptions.address, '127.0.0.1:7233');
+    assert.equal(namespace, 'default');
+    const set = loadConfig({ ...SEED_ENV, TEMPORAL_ADDRESS: 'temporal:7233', TEMPORAL_NAMESPACE: 'vault' });
+    assert.deepEqual(set.temporal, { address: 'temporal:7233', namespace: 'vault', taskQueue: 'vsnap' });
     assert.deepEqual(config.aws, { s3ForcePathStyle: false });
     assert.equal(config.partSizeBytes, 8 * 1024 * 1024);
     assert.equal(config.logLevel, 'info');
