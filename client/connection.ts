@@ -1,6 +1,7 @@
 // The CLI's Temporal client: connection settings as the Temporal CLI reads them (see
 // worker/temporal-connection.ts), flags first.
 import { Client, Connection } from '@temporalio/client';
+import { vsnapDataConverter } from '../worker/encryption/codec-keys';
 import { temporalConnectConfig } from '../worker/temporal-connection';
 import { DEFAULT_TASK_QUEUE } from '../workflows/names';
 
@@ -29,7 +30,8 @@ export async function connectTemporal(
     ...(connectionOptions.metadata !== undefined ? { metadata: connectionOptions.metadata } : {}),
   });
   return {
-    client: new Client({ connection, namespace }),
+    // The same encryption as the worker, so the CLI reads and writes what the worker does.
+    client: new Client({ connection, namespace, dataConverter: await vsnapDataConverter(env) }),
     taskQueue: opts.taskQueue ?? env.VSNAP_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
     close: () => connection.close(),
   };

@@ -2,6 +2,7 @@
 import '../worker/quiet-sdk-warnings';
 import { approveCommand } from './commands/approve';
 import { backupCommand } from './commands/backup';
+import { codecServerCommand } from './commands/codec-server';
 import { restoreCommand } from './commands/restore';
 import { scheduleCommand } from './commands/schedule';
 import { snapshotsCommand } from './commands/snapshots';
@@ -18,6 +19,7 @@ const COMMANDS: Command[] = [
   scheduleCommand,
   statusCmd,
   watchCmd,
+  codecServerCommand,
 ];
 
 function usage(): string {

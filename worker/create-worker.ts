@@ -3,6 +3,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
+import { vsnapDataConverter } from './encryption/codec-keys';
 import { temporalConnectConfig } from './temporal-connection';
 import { SnapshotStore } from '../activities/storage/snapshot-store';
 import { createAwsClients, type AwsClients } from './aws-clients';
@@ -47,6 +48,7 @@ export async function createVsnapWorker(options: CreateWorkerOptions): Promise<V
   const connection = await NativeConnection.connect(connectionOptions);
   const worker = await Worker.create({
     connection,
+    dataConverter: await vsnapDataConverter(options.env ?? process.env),
     namespace,
     taskQueue: config.temporal.taskQueue,
     activities,

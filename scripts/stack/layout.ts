@@ -10,6 +10,7 @@ export const stackDir = join(repoRoot, '.stack');
 export const toolsBin = join(repoRoot, '.tools', 'venv', 'bin');
 export const envFile = join(stackDir, 'env');
 export const configFile = join(stackDir, 'vsnap.config.json');
+export const codecKeysFile = join(stackDir, 'codec-keys.json');
 
 function port(name: string, fallback: number): number {
   const raw = process.env[name];

@@ -1,9 +1,20 @@
 // `npm run stack:up | stack:down [-- --purge] | stack:status`: the real local stack that the
 // demo and the tests run against. See README "Local stack".
 import '../../worker/quiet-sdk-warnings';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { aws, baoClusters, configFile, envFile, ports, SEAL_TYPES, type SealType, stackDir } from './layout';
+import {
+  aws,
+  baoClusters,
+  codecKeysFile,
+  configFile,
+  envFile,
+  ports,
+  SEAL_TYPES,
+  type SealType,
+  stackDir,
+} from './layout';
 import {
   baoAddress,
   baoProcess,
@@ -93,8 +104,18 @@ async function up(args: string[]): Promise<void> {
   });
 
   writeConfig(kmsKeyId);
+  ensureCodecKeys();
   writeEnv({ seal, prodRootToken: prodInit.rootToken, drillRootToken: drillToken, kmsKeyId });
   console.error(`stack: up (seal ${seal}). Temporal UI http://127.0.0.1:${ports.temporalUi}; env in ${envFile}`);
+}
+
+/** Payload encryption keys for the stack: made once, kept across restarts (histories stay readable). */
+function ensureCodecKeys(): void {
+  if (existsSync(codecKeysFile)) return;
+  const id = 'local-1';
+  writeFileSync(codecKeysFile, JSON.stringify({ current: id, keys: { [id]: randomBytes(32).toString('base64') } }), {
+    mode: 0o600,
+  });
 }
 
 function step(name: string): void {
@@ -133,6 +154,8 @@ function writeEnv(v: { seal: SealType; prodRootToken: string; drillRootToken: st
     TEMPORAL_NAMESPACE: 'default',
     VSNAP_TEMPORAL_UI: `http://127.0.0.1:${ports.temporalUi}`,
     VSNAP_CONFIG: configFile,
+    // Every payload the stack's workers and CLI write is encrypted with these keys.
+    VSNAP_CODEC_KEYS_FILE: codecKeysFile,
     VSNAP_STACK_SEAL: v.seal,
     AWS_ENDPOINT_URL: motoEndpoint,
     AWS_REGION: aws.region,
