@@ -116,25 +116,23 @@ export class SnapshotStore {
   }
 
   async putManifest(bucket: string, manifest: SnapshotManifest, kmsKeyId?: string): Promise<void> {
-    await this.s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: manifestKeyFor(manifest.key),
-        Body: JSON.stringify(manifest, null, 2),
-        ContentType: 'application/json',
-        ...(kmsKeyId ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: kmsKeyId } : {}),
-      }),
-    );
+    await this.putRecord(bucket, manifestKeyFor(manifest.key), manifest, kmsKeyId);
   }
 
   async readManifest(bucket: string, snapshotKey: string): Promise<SnapshotManifest | undefined> {
+    const parsed = await this.readJson<SnapshotManifest>(bucket, manifestKeyFor(snapshotKey));
+    return parsed?.format === MANIFEST_FORMAT && parsed.key === snapshotKey ? (parsed as SnapshotManifest) : undefined;
+  }
+
+  /** A small JSON object, or undefined when there is none (a record that is not JSON throws). */
+  private async readJson<T>(bucket: string, key: string): Promise<Partial<T> | undefined> {
     try {
-      const res = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: manifestKeyFor(snapshotKey) }));
-      const parsed = JSON.parse(await res.Body!.transformToString('utf8')) as SnapshotManifest;
-      return parsed.format === MANIFEST_FORMAT && parsed.key === snapshotKey ? parsed : undefined;
+      const res = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return JSON.parse(await res.Body!.transformToString('utf8')) as Partial<T>;
     } catch (err) {
-      if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404))
+      if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404)) {
         return undefined;
+      }
       throw err;
     }
   }
@@ -194,17 +192,10 @@ export class SnapshotStore {
 
   /** The latest restore drill's verdict on a snapshot, or undefined if no drill recorded one. */
   async readVerification(bucket: string, snapshotKey: string): Promise<VerificationRecord | undefined> {
-    try {
-      const res = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: verificationKeyFor(snapshotKey) }));
-      const parsed = JSON.parse(await res.Body!.transformToString('utf8')) as Partial<VerificationRecord>;
-      return typeof parsed.passed === 'boolean' && typeof parsed.verifiedAt === 'string'
-        ? (parsed as VerificationRecord)
-        : undefined;
-    } catch (err) {
-      if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404))
-        return undefined;
-      throw err;
-    }
+    const parsed = await this.readJson<VerificationRecord>(bucket, verificationKeyFor(snapshotKey));
+    return typeof parsed?.passed === 'boolean' && typeof parsed.verifiedAt === 'string'
+      ? (parsed as VerificationRecord)
+      : undefined;
   }
 
   /** Deletes a snapshot and its manifest (S3 DeleteObjects ignores keys that are already gone). */
