@@ -199,6 +199,9 @@ export function createBackupActivities(deps: ActivityDeps) {
                 throw err;
               }
               const uploadSeconds = (Date.now() - began) / 1000;
+              deps.metrics.snapshotSize.set(size, { cluster: cluster.name });
+              deps.metrics.snapshotBytes.add(size, { cluster: cluster.name, direction: 'upload' });
+              deps.metrics.lastSuccess.set(Math.floor(Date.now() / 1000), { cluster: cluster.name, kind: 'backup' });
               log.info({ size, sha256, raftIndex: facts.raftIndex, uploadSeconds }, 'snapshot uploaded and recorded');
               return { key, bucket, size, sha256, raftIndex: facts.raftIndex, raftTerm: facts.raftTerm, uploadSeconds };
             } catch (err) {

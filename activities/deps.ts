@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { ApplicationFailure } from '@temporalio/common';
 import { findCluster, type ClusterConfig, type VsnapConfig } from '../worker/config';
 import { FailureType } from '../workflows/names';
+import type { VsnapMetrics } from './metrics';
 import type { SnapshotStore } from './storage/snapshot-store';
 import { VaultHttp } from './vault/vault-http';
 
@@ -18,6 +19,7 @@ export interface ActivityDeps {
   env: NodeJS.ProcessEnv;
   /** Parts uploaded in parallel per snapshot. */
   uploadConcurrency?: number;
+  metrics: VsnapMetrics;
 }
 
 /** The cluster by name, or a non-retryable failure that lists the configured ones. */

@@ -175,6 +175,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
             heartbeat: () => heartbeat({ step: 'wait-for-target' }),
             signal: ctx.cancellationSignal,
           });
+          deps.metrics.snapshotBytes.add(verified.bytes, { cluster: target.name, direction: 'restore' });
           return { bytes: verified.bytes, unsealed };
         } finally {
           clearInterval(ticker);
@@ -259,6 +260,13 @@ export function createRestoreActivities(deps: ActivityDeps) {
       return withFailureMapping(async () => {
         const { bucket, kmsKeyId } = clusterOrFail(deps, input.source).storage;
         await deps.store.putRecord(bucket, verificationKeyFor(input.key), input.record, kmsKeyId);
+        deps.metrics.drillPassed.set(input.record.passed ? 1 : 0, { cluster: input.source });
+        if (input.record.passed) {
+          deps.metrics.lastSuccess.set(Math.floor(Date.parse(input.record.verifiedAt) / 1000), {
+            cluster: input.source,
+            kind: 'verify',
+          });
+        }
       });
     },
 

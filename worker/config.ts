@@ -47,6 +47,12 @@ export interface VsnapConfig {
   partSizeBytes: number;
   logLevel: string;
   clusters: ClusterConfig[];
+  /** host:port of the Prometheus endpoint (SDK and vsnap metrics); unset = off. */
+  metricsAddress?: string;
+  /** host:port of /healthz and /readyz; unset = off. */
+  healthAddress?: string;
+  /** How long in-flight activities may run on after SIGTERM; keep it below the pod's grace period. */
+  shutdownGraceSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -68,6 +74,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VsnapConfig {
   const partMiB = intFrom(env, 'VSNAP_PART_SIZE_MIB', 8, problems);
   if (partMiB < MIN_PART_MIB) problems.push(`VSNAP_PART_SIZE_MIB must be >= ${MIN_PART_MIB} (S3 minimum part size)`);
   const logLevel = env.LOG_LEVEL ?? 'info';
+  const shutdownGraceSeconds = intFrom(env, 'VSNAP_SHUTDOWN_GRACE_SECONDS', 60, problems);
+  if (shutdownGraceSeconds < 1) problems.push('VSNAP_SHUTDOWN_GRACE_SECONDS must be >= 1');
+  for (const name of ['VSNAP_METRICS_ADDRESS', 'VSNAP_HEALTH_ADDRESS']) {
+    const value = env[name];
+    if (value && !/^[\w.:[\]-]+:\d{1,5}$/.test(value))
+      problems.push(`${name}=${value} must be host:port, e.g. 0.0.0.0:9464`);
+  }
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL=${logLevel} is not one of ${LOG_LEVELS.join(', ')}`);
 
   let clusters: ClusterConfig[] = [];
@@ -92,6 +105,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VsnapConfig {
     partSizeBytes: partMiB * 1024 * 1024,
     logLevel,
     clusters,
+    ...(env.VSNAP_METRICS_ADDRESS ? { metricsAddress: env.VSNAP_METRICS_ADDRESS } : {}),
+    ...(env.VSNAP_HEALTH_ADDRESS ? { healthAddress: env.VSNAP_HEALTH_ADDRESS } : {}),
+    shutdownGraceSeconds,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -1,8 +1,9 @@
 // Wires config, AWS clients, logger and activities into a Temporal worker. Used by the worker
 // entry point and by the tests (which run the same worker against the local stack).
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
+import { createVsnapMetrics } from '../activities/metrics';
 import { vsnapDataConverter } from './encryption/codec-keys';
 import { temporalConnectConfig } from './temporal-connection';
 import { SnapshotStore } from '../activities/storage/snapshot-store';
@@ -36,6 +37,7 @@ export async function createVsnapWorker(options: CreateWorkerOptions): Promise<V
     secretsManager: aws.secretsManager,
     logger,
     env: options.env ?? process.env,
+    metrics: createVsnapMetrics(Runtime.instance().metricMeter),
   });
   // TLS, API key and profiles exactly as the Temporal CLI reads them (TEMPORAL_* env, TOML profile).
   const { connectionOptions, namespace } = temporalConnectConfig(
@@ -54,6 +56,7 @@ export async function createVsnapWorker(options: CreateWorkerOptions): Promise<V
     activities,
     // Cancellation reaches an activity with its next heartbeat; keep that prompt for restores.
     maxHeartbeatThrottleInterval: '2s',
+    shutdownGraceTime: `${config.shutdownGraceSeconds}s`,
     defaultHeartbeatThrottleInterval: '2s',
     ...(options.workflowBundlePath
       ? { workflowBundle: { codePath: options.workflowBundlePath } }
