@@ -1,0 +1,188 @@
+// Offline checks of the deployment files: the Dockerfile lints, every overlay renders and its
+// built-in kinds validate strictly against Kubernetes' schemas, and the settings that must agree
+// across files (security context, shutdown grace, config path, IAM policy) do.
+// Tools come from scripts/tools-requirements.txt (bash scripts/install-tools.sh).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import { loadConfig } from '../../worker/config';
+
+const root = path.resolve(__dirname, '../..');
+const bin = path.join(root, '.tools/venv/bin');
+// The oldest Kubernetes we expect to deploy to (EKS standard support); the tool ships 1.25+.
+const K8S_VERSION = '1.30.0';
+const OVERLAYS = ['prod', 'staging'];
+// Kinds the validator must check: a missing schema would otherwise only be a WARN.
+const BUILT_IN = ['Deployment', 'Service', 'PodDisruptionBudget', 'NetworkPolicy', 'ServiceAccount', 'ConfigMap'];
+// CRDs without a schema in the validator; they are skipped, nothing else may be.
+const CRD_KINDS = ['ExternalSecret'];
+
+// Just the fields this test reads.
+interface Doc {
+  kind: string;
+  metadata: { name: string; annotations?: Record<string, string> };
+  spec?: unknown;
+  data?: Record<string, string>;
+}
+interface Container {
+  env: { name: string; value?: string }[];
+  volumeMounts: { name: string; mountPath: string }[];
+  livenessProbe: { httpGet: { path: string } };
+  readinessProbe: { httpGet: { path: string } };
+  securityContext: {
+    readOnlyRootFilesystem: boolean;
+    allowPrivilegeEscalation: boolean;
+    capabilities: { drop: string[] };
+  };
+  [field: string]: unknown;
+}
+interface PodSpec {
+  terminationGracePeriodSeconds: number;
+  securityContext: { runAsNonRoot: boolean; runAsUser: number; seccompProfile: { type: string } };
+  containers: Container[];
+  volumes: { name: string; emptyDir?: object; configMap?: { name: string } }[];
+}
+interface Lifecycle {
+  rule: { expiration: { days: number }[]; abortIncompleteMultipartUpload: { daysAfterInitiation: number }[] }[];
+}
+
+function run(tool: string, args: string[], input?: string): { code: number | null; out: string } {
+  const exe = path.join(bin, tool);
+  assert.ok(existsSync(exe), `${exe} is missing: run bash scripts/install-tools.sh`);
+  const r = spawnSync(exe, args, { cwd: root, input, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+
+function render(dir: string): { text: string; docs: Doc[] } {
+  const r = run('kubectl', ['kustomize', dir]);
+  assert.equal(r.code, 0, `kubectl kustomize ${dir} failed:\n${r.out}`);
+  const docs = parseAllDocuments(r.out).map((d) => d.toJS() as Doc);
+  return { text: r.out, docs };
+}
+
+function validate(text: string): { code: number | null; out: string } {
+  return run('kubernetes-validate', ['-k', K8S_VERSION, '--strict', '-'], text);
+}
+
+const one = (docs: Doc[], kind: string): Doc => {
+  const found = docs.filter((d) => d.kind === kind);
+  assert.equal(found.length, 1, `expected one ${kind}, got ${found.length}`);
+  return found[0];
+};
+const podSpec = (docs: Doc[]): PodSpec =>
+  (one(docs, 'Deployment').spec as { template: { spec: PodSpec } }).template.spec;
+const forProvider = <T>(docs: Doc[], kind: string): T => (one(docs, kind).spec as { forProvider: T }).forProvider;
+
+describe('deploy/Dockerfile', () => {
+  it('passes hadolint', () => {
+    const r = run('hadolint', ['deploy/Dockerfile']);
+    assert.equal(r.code, 0, `hadolint found problems:\n${r.out}`);
+  });
+
+  it('runs as the uid the Deployment expects, from the prebuilt workflow bundle', () => {
+    const text = readFileSync(path.join(root, 'deploy/Dockerfile'), 'utf8');
+    assert.match(text, /^USER 10001:10001$/m);
+    assert.match(text, /VSNAP_WORKFLOW_BUNDLE=\/app\/dist\/workflow-bundle\.js/);
+    assert.match(text, /failureConverterPath/, 'the bundle must embed the failure converter');
+  });
+});
+
+describe('kubernetes-validate', () => {
+  it('rejects a broken Deployment (so a pass below means something)', () => {
+    const { docs } = render('deploy/kustomize/overlays/prod');
+    const broken = structuredClone(one(docs, 'Deployment'));
+    // An unknown (misspelled) field: only strict mode catches it.
+    podSpec([broken]).containers[0].imagePullPolcy = 'Always';
+    const r = validate(JSON.stringify(broken));
+    assert.notEqual(r.code, 0, `a misspelled field passed validation:\n${r.out}`);
+    assert.match(r.out, /ERROR .*deployment\/vsnap-worker/);
+  });
+});
+
+for (const overlay of OVERLAYS) {
+  describe(`overlay ${overlay}`, () => {
+    const dir = `deploy/kustomize/overlays/${overlay}`;
+
+    it('renders and validates strictly; only CRD kinds are skipped', () => {
+      const { text, docs } = render(dir);
+      const r = validate(text);
+      assert.equal(r.code, 0, `validation failed:\n${r.out}`);
+      for (const kind of BUILT_IN) {
+        for (const d of docs.filter((x) => x.kind === kind)) {
+          const re = new RegExp(`^INFO .* passed for resource ${kind.toLowerCase()}/${d.metadata.name} `, 'm');
+          assert.match(r.out, re, `${kind}/${d.metadata.name} was not validated:\n${r.out}`);
+        }
+        assert.ok(
+          docs.some((d) => d.kind === kind),
+          `no ${kind} rendered`,
+        );
+      }
+      for (const warn of r.out.split('\n').filter((l) => l.startsWith('WARN'))) {
+        assert.ok(
+          CRD_KINDS.some((k) => warn.includes(`kind ${k} `)),
+          `unexpected skip: ${warn}`,
+        );
+      }
+    });
+
+    it('hardens the pod and lets it drain before SIGKILL', () => {
+      const { docs } = render(dir);
+      const pod = podSpec(docs);
+      const c = pod.containers[0];
+      assert.equal(pod.securityContext.runAsNonRoot, true);
+      assert.equal(pod.securityContext.runAsUser, 10001);
+      assert.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault');
+      assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+      assert.equal(c.securityContext.allowPrivilegeEscalation, false);
+      assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);
+      const tmp = c.volumeMounts.find((m) => m.mountPath === '/tmp');
+      assert.ok(pod.volumes.find((v) => v.name === tmp?.name)?.emptyDir);
+      const grace = Number(c.env.find((e) => e.name === 'VSNAP_SHUTDOWN_GRACE_SECONDS')?.value);
+      assert.ok(pod.terminationGracePeriodSeconds > grace + 10, 'pod grace must exceed the worker grace');
+      assert.equal(c.livenessProbe.httpGet.path, '/healthz');
+      assert.equal(c.readinessProbe.httpGet.path, '/readyz');
+      assert.equal((one(docs, 'PodDisruptionBudget').spec as { minAvailable: number }).minAvailable, 1);
+      assert.match(
+        one(docs, 'ServiceAccount').metadata.annotations?.['eks.amazonaws.com/role-arn'] ?? '',
+        /^arn:aws:iam::/,
+      );
+    });
+
+    it('ships a config the worker accepts, at the path VSNAP_CONFIG names', () => {
+      const { docs } = render(dir);
+      const cms = docs.filter((d) => d.kind === 'ConfigMap');
+      const env = cms.find((d) => d.data?.VSNAP_CONFIG)?.data ?? {};
+      const file = cms.find((d) => d.data?.['config.json']);
+      assert.ok(file?.data, 'no ConfigMap holds config.json');
+      const pod = podSpec(docs);
+      const vol = pod.volumes.find((v) => v.configMap?.name === file.metadata.name);
+      const at = pod.containers[0].volumeMounts.find((m) => m.name === vol?.name)?.mountPath;
+      assert.equal(env.VSNAP_CONFIG, `${at}/config.json`);
+      const tmp = path.join(mkdtempSync(path.join(tmpdir(), 'vsnap-deploy-')), 'config.json');
+      writeFileSync(tmp, file.data['config.json']);
+      const config = loadConfig({ ...env, VSNAP_CONFIG: tmp, APPROLE_ROLE_ID: 'r', APPROLE_SECRET_ID: 's' });
+      assert.ok(config.clusters.length >= 1);
+      assert.equal(config.metricsAddress, '0.0.0.0:9464');
+      assert.equal(config.healthAddress, '0.0.0.0:8080');
+    });
+  });
+}
+
+describe('deploy/kustomize/aws (Crossplane)', () => {
+  it('renders; the IAM policy is the least-privilege policy file; lifecycle aborts stale uploads', () => {
+    const { docs } = render('deploy/kustomize/aws');
+    const policy: unknown = JSON.parse(forProvider<{ policy: string }>(docs, 'Policy').policy);
+    const file: unknown = JSON.parse(readFileSync(path.join(root, 'deploy/aws/vsnap-worker-iam-policy.json'), 'utf8'));
+    assert.deepEqual(policy, file);
+    const rule = forProvider<Lifecycle>(docs, 'BucketLifecycleConfiguration').rule[0];
+    assert.ok(rule.expiration[0].days > 30, 'the backstop must outlive vsnap retention');
+    assert.ok(rule.abortIncompleteMultipartUpload[0].daysAfterInitiation >= 1);
+    const trust = forProvider<{ assumeRolePolicy: string }>(docs, 'Role').assumeRolePolicy;
+    assert.doesNotThrow(() => JSON.parse(trust));
+    assert.ok(trust.includes('system:serviceaccount:security:vsnap-worker'));
+  });
+});
