@@ -16,16 +16,36 @@ export interface FaultProxy {
 
 export interface Faults {
   truncateSnapshotAt?: number;
+  /** Serve the Raft snapshot at this rate: a long upload to interrupt. */
+  throttleSnapshotBytesPerSecond?: number;
   delayPath?: string;
   delayMs?: number;
+}
+
+/** Copies `from` to `to` at about `bytesPerSecond`, in 1 KiB slices. */
+async function throttled(from: http.IncomingMessage, to: http.ServerResponse, bytesPerSecond: number): Promise<void> {
+  const slice = 1024;
+  try {
+    for await (const chunk of from as AsyncIterable<Buffer>) {
+      for (let i = 0; i < chunk.length; i += slice) {
+        if (to.destroyed) return;
+        to.write(chunk.subarray(i, i + slice));
+        await new Promise((r) => setTimeout(r, (slice / bytesPerSecond) * 1000));
+      }
+    }
+    to.end();
+  } catch {
+    to.destroy();
+  }
 }
 
 export async function startFaultProxy(target: string, faults: Faults): Promise<FaultProxy> {
   const upstream = new URL(target);
   const counts = { snapshotRequests: 0, delayedRequests: 0, abandonedRequests: 0 };
   const server = http.createServer((req, res) => {
-    const truncate =
-      faults.truncateSnapshotAt !== undefined && req.method === 'GET' && req.url === '/v1/sys/storage/raft/snapshot';
+    const isSnapshot = req.method === 'GET' && req.url === '/v1/sys/storage/raft/snapshot';
+    const truncate = faults.truncateSnapshotAt !== undefined && isSnapshot;
+    const throttle = isSnapshot ? faults.throttleSnapshotBytesPerSecond : undefined;
     if (truncate) counts.snapshotRequests++;
     const forward = () => {
       const out = http.request(
@@ -34,6 +54,10 @@ export async function startFaultProxy(target: string, faults: Faults): Promise<F
           const headers = { ...up.headers };
           if (truncate) delete headers['content-length'];
           res.writeHead(up.statusCode ?? 502, headers);
+          if (throttle) {
+            void throttled(up, res, throttle);
+            return;
+          }
           if (!truncate) {
             up.pipe(res);
             return;

@@ -242,7 +242,11 @@ describe('restore and verify on the real stack', () => {
         .catch(() => undefined);
       assert.doesNotMatch(info?.data.display_name ?? '', /vsnap-restore/, 'a restore token outlived the cancelled run');
     }
-    await new Promise((r) => setTimeout(r, 20_000 - 3000)); // the proxy's hold ends; nothing may reach drill
+    assert.equal(slowProxy.delayedRequests, 1, 'the snapshot POST reached the proxy before the cancel');
+    // When the proxy's hold ends, it must find the request abandoned and forward nothing to drill.
+    for (let waited = 0; slowProxy.abandonedRequests === 0 && waited < 30_000; waited += 500) {
+      await new Promise((r) => setTimeout(r, 500));
+    }
     assert.equal(slowProxy.abandonedRequests, 1, 'the held snapshot POST was abandoned, never forwarded');
     await marker.assertUnchanged();
   });

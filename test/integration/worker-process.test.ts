@@ -1,13 +1,20 @@
 // The worker as a process, as Kubernetes runs it: config errors all at once, /readyz, the
-// Prometheus endpoint with vsnap's metrics after a backup, and SIGTERM ending in exit 0.
+// Prometheus endpoint with vsnap's metrics after a backup, SIGTERM ending in exit 0, and a
+// SIGTERM in the middle of an upload that a second worker then completes.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { after, before, describe, test } from 'node:test';
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import type { backup } from '../../workflows/backup';
 import { connectTemporal } from '../../client/connection';
-import { repoRoot, stackEnv } from '../helpers/stack';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
+import { waitForProgress } from '../helpers/runs';
+import { isolatedCluster, repoRoot, s3Client, stackConfig, stackEnv } from '../helpers/stack';
 
 function startWorkerProcess(env: NodeJS.ProcessEnv): {
   child: ChildProcess;
@@ -37,7 +44,23 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60
 
 describe('the worker process', () => {
   const running: ChildProcess[] = [];
-  after(() => running.forEach((c) => c.kill('SIGKILL')));
+  const dir = mkdtempSync(join(tmpdir(), 'vsnap-worker-process-'));
+  const bundlePath = join(dir, 'workflow-bundle.js');
+  let slowVault: FaultProxy;
+
+  before(async () => {
+    // As the image does: workflows bundled once, ahead of time, with the failure converter.
+    const bundle = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../../workflows'),
+      failureConverterPath: require.resolve('../../worker/encryption/failure-converter'),
+    });
+    writeFileSync(bundlePath, bundle.code);
+    slowVault = await startFaultProxy(stackEnv.VSNAP_PROD_ADDR, { throttleSnapshotBytesPerSecond: 4 * 1024 });
+  });
+  after(async () => {
+    running.forEach((c) => c.kill('SIGKILL'));
+    await slowVault?.close();
+  });
 
   test('a config with several errors reports all of them and exits 2', async () => {
     const w = startWorkerProcess({
@@ -67,6 +90,7 @@ describe('the worker process', () => {
       VSNAP_METRICS_ADDRESS: '127.0.0.1:19465',
       VSNAP_HEALTH_ADDRESS: '127.0.0.1:18081',
       VSNAP_SHUTDOWN_GRACE_SECONDS: '5',
+      VSNAP_WORKFLOW_BUNDLE: bundlePath,
     });
     running.push(w.child);
     await until('/readyz 200', async () => (await fetch('http://127.0.0.1:18081/readyz')).status === 200);
@@ -94,5 +118,46 @@ describe('the worker process', () => {
     assert.equal(await w.exited, 0, w.output().slice(-2000));
     assert.ok(Date.now() - began < 5_000 + 10_000, 'exited within the grace time');
     assert.match(w.output(), /vsnap worker stopped/);
+  });
+
+  test('SIGTERM mid-upload: the worker exits 0 within its grace time, aborts the upload, a second worker completes the backup', async () => {
+    const slow = { ...isolatedCluster('prod-slow'), address: slowVault.address };
+    const configFile = join(dir, 'slow-config.json');
+    writeFileSync(configFile, JSON.stringify({ clusters: [...stackConfig().clusters, slow] }));
+    const taskQueue = `process-${randomUUID()}`;
+    const env = {
+      VSNAP_TASK_QUEUE: taskQueue,
+      VSNAP_CONFIG: configFile,
+      VSNAP_SHUTDOWN_GRACE_SECONDS: '2',
+      VSNAP_WORKFLOW_BUNDLE: bundlePath,
+    };
+    const first = startWorkerProcess(env);
+    running.push(first.child);
+    await until('the first worker started', () => Promise.resolve(first.output().includes('vsnap worker started')));
+
+    const temporal = await connectTemporal({ taskQueue });
+    const handle = await temporal.client.workflow.start<typeof backup>('backup', {
+      taskQueue,
+      workflowId: `process-slow-backup-${randomUUID()}`,
+      args: [{ cluster: 'prod-slow' }],
+    });
+    await waitForProgress<{ step: string }>(handle, (p) => p.step === 'snapshot');
+    await new Promise((r) => setTimeout(r, 2000)); // bytes are flowing at 4 KiB/s
+    const began = Date.now();
+    first.child.kill('SIGTERM');
+    assert.equal(await first.exited, 0, first.output().slice(-2000));
+    assert.ok(Date.now() - began < 2_000 + 8_000, `exited in ${Date.now() - began} ms, grace is 2 s`);
+
+    const second = startWorkerProcess(env);
+    running.push(second.child);
+    const result = await handle.result();
+    await temporal.close();
+    assert.ok(result.key.startsWith(`${slow.storage.prefix}/`));
+    const uploads = await s3Client().send(
+      new ListMultipartUploadsCommand({ Bucket: stackEnv.VSNAP_BUCKET, Prefix: `${slow.storage.prefix}/` }),
+    );
+    assert.equal((uploads.Uploads ?? []).length, 0, 'the interrupted multipart upload was aborted');
+    second.child.kill('SIGTERM');
+    assert.equal(await second.exited, 0);
   });
 });
