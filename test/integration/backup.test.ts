@@ -7,15 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { SnapshotArchiveValidator } from '../../activities/archive/snapshot-archive';
 import { manifestKeyFor } from '../../activities/storage/snapshot-keys';
 import type { SnapshotManifest } from '../../activities/storage/manifest';
 import { VaultHttp } from '../../activities/vault/vault-http';
 import type { backup, BackupResult } from '../../workflows/backup';
-import type { BackupInput } from '../../workflows/backup-input';
 import { FailureType } from '../../workflows/names';
 import {
   appRoleCredentials,
@@ -23,25 +20,19 @@ import {
   baoInit,
   findLeakedSecrets,
   isolatedCluster,
-  s3Client,
   stackEnv,
   startTestWorker,
   type TestWorker,
 } from '../helpers/stack';
+import { bucket, objectBytes, s3 } from '../helpers/bucket';
 import { drillToken, drillVault, waitForDrillToServeProd } from '../helpers/drill';
+import { failureOf, start } from '../helpers/runs';
 import { startScratchCluster, type ScratchCluster } from '../helpers/scratch-bao';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
 
 const run = promisify(execFile);
 const PART_SIZE = 5 * 1024 * 1024; // S3's minimum, so small test snapshots still span parts
-const s3 = s3Client();
-const bucket = stackEnv.VSNAP_BUCKET;
 const prodVault = new VaultHttp({ address: stackEnv.VSNAP_PROD_ADDR });
-
-async function objectBytes(key: string): Promise<Buffer> {
-  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return Buffer.from(await res.Body!.transformToByteArray());
-}
 
 async function keysUnder(prefix: string): Promise<string[]> {
   const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/` }));
@@ -60,31 +51,6 @@ async function canary(): Promise<{ value: string; workflowId: string }> {
     token: baoInit('prod').rootToken,
   });
   return res.data.data;
-}
-
-function runBackup(worker: TestWorker, input: BackupInput, workflowId = `backup-test-${Date.now()}-${Math.random()}`) {
-  return worker.temporal.client.workflow.start<typeof backup>('backup', {
-    taskQueue: worker.taskQueue,
-    workflowId,
-    args: [input],
-  });
-}
-
-/** Runs a backup expected to fail and returns the innermost ApplicationFailure. */
-async function failedBackup(
-  worker: TestWorker,
-  input: BackupInput,
-): Promise<{ failure: ApplicationFailure; workflowId: string }> {
-  const handle = await runBackup(worker, input);
-  const err = await handle.result().then(
-    () => assert.fail('the backup should have failed'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof WorkflowFailedError, `expected WorkflowFailedError, got ${String(err)}`);
-  let cause: unknown = err.cause;
-  while (cause instanceof Error && !(cause instanceof ApplicationFailure)) cause = cause.cause;
-  assert.ok(cause instanceof ApplicationFailure, `expected an ApplicationFailure cause, got ${String(err.cause)}`);
-  return { failure: cause, workflowId: handle.workflowId };
 }
 
 describe('backup workflow on the real stack', () => {
@@ -142,7 +108,7 @@ describe('backup workflow on the real stack', () => {
   let firstWorkflowId: string;
 
   test('backs up prod: the object matches its manifest, validates, and the canary is in the snapshot', async () => {
-    const handle = await runBackup(worker, { cluster: 'prod' });
+    const handle = await start<typeof backup>(worker, 'backup', { cluster: 'prod' });
     firstWorkflowId = handle.workflowId;
     const result = (firstBackup = await handle.result());
 
@@ -209,7 +175,7 @@ describe('backup workflow on the real stack', () => {
 
   test('wrong AppRole credentials fail at once with VaultAuthFailed, before the canary is written', async () => {
     const before = await canary();
-    const { failure } = await failedBackup(worker, { cluster: 'prod-badcreds' });
+    const failure = await failureOf(await start<typeof backup>(worker, 'backup', { cluster: 'prod-badcreds' }));
     assert.equal(failure.type, FailureType.VaultAuthFailed);
     assert.equal(failure.nonRetryable, true);
     assert.match(failure.message, /invalid role or secret ID|invalid secret id/i);
@@ -220,14 +186,14 @@ describe('backup workflow on the real stack', () => {
 
   test('a missing bucket fails with BucketNotFound before any side effect', async () => {
     const before = await canary();
-    const { failure } = await failedBackup(worker, { cluster: 'prod-nobucket' });
+    const failure = await failureOf(await start<typeof backup>(worker, 'backup', { cluster: 'prod-nobucket' }));
     assert.equal(failure.type, FailureType.BucketNotFound);
     assert.match(failure.message, /vsnap-test-no-such-bucket/);
     assert.deepEqual(await canary(), before);
   });
 
   test('a sealed Vault fails with VaultSealed and says to unseal it', async () => {
-    const { failure } = await failedBackup(worker, { cluster: 'sealed' });
+    const failure = await failureOf(await start<typeof backup>(worker, 'backup', { cluster: 'sealed' }));
     assert.equal(failure.type, FailureType.VaultSealed);
     assert.match(failure.message, /sealed.*unseal/);
   });
@@ -244,7 +210,7 @@ describe('backup workflow on the real stack', () => {
         token: haPair.rootToken,
       });
     }
-    const result = await (await runBackup(worker, { cluster: 'standby' })).result();
+    const result = await (await start<typeof backup>(worker, 'backup', { cluster: 'standby' })).result();
     const manifest = JSON.parse((await objectBytes(manifestKeyFor(result.key))).toString('utf8')) as SnapshotManifest;
     assert.equal(manifest.vault.address, standbyNode.address);
     assert.equal(manifest.vault.activeAddress, active.address);
@@ -257,7 +223,7 @@ describe('backup workflow on the real stack', () => {
   });
 
   test('a truncated snapshot stream fails the run and leaves no object and no open multipart upload', async () => {
-    const { failure } = await failedBackup(worker, { cluster: 'prod-truncated' });
+    const failure = await failureOf(await start<typeof backup>(worker, 'backup', { cluster: 'prod-truncated' }));
     assert.equal(failure.type, FailureType.ArchiveInvalid);
     assert.match(failure.message, /truncated|ends early/);
     assert.equal(proxy.snapshotRequests, 3, 'each of the 3 attempts streamed a fresh snapshot');
@@ -268,21 +234,25 @@ describe('backup workflow on the real stack', () => {
   test('retention keeps the newest `keep` snapshots and never deletes the newest valid one', async () => {
     const results: BackupResult[] = [];
     for (let i = 0; i < 3; i++) {
-      results.push(await (await runBackup(worker, { cluster: 'prod-retention', keep: 2 })).result());
+      results.push(
+        await (await start<typeof backup>(worker, 'backup', { cluster: 'prod-retention', keep: 2 })).result(),
+      );
     }
     const snaps = (await keysUnder(retention.storage.prefix)).filter((k) => k.endsWith('.snap'));
     assert.deepEqual(snaps, [results[1].key, results[2].key]);
     assert.deepEqual(results[2].retention.deleted, [results[0].key]);
 
     // Even a policy that would expire everything keeps the newest valid snapshot.
-    const last = await (await runBackup(worker, { cluster: 'prod-retention', keep: 1, maxAgeDays: 0.000001 })).result();
+    const last = await (
+      await start<typeof backup>(worker, 'backup', { cluster: 'prod-retention', keep: 1, maxAgeDays: 0.000001 })
+    ).result();
     const left = (await keysUnder(retention.storage.prefix)).filter((k) => k.endsWith('.snap'));
     assert.deepEqual(left, [last.key]);
     assert.deepEqual(await keysUnder(`${retention.storage.prefix}/manifests`), [manifestKeyFor(last.key)]);
   });
 
   test('bad input fails with InvalidInput naming the field', async () => {
-    const { failure } = await failedBackup(worker, { cluster: 'prod', keep: 0 });
+    const failure = await failureOf(await start<typeof backup>(worker, 'backup', { cluster: 'prod', keep: 0 }));
     assert.equal(failure.type, FailureType.InvalidInput);
     assert.match(failure.message, /"keep"/);
   });

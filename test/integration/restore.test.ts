@@ -6,7 +6,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { manifestKeyFor, verificationKeyFor } from '../../activities/storage/snapshot-keys';
@@ -18,6 +17,7 @@ import type { RestoreProgress } from '../../workflows/restore-steps';
 import type { RestoreReport, VerificationRecord } from '../../workflows/restore-types';
 import type { verify } from '../../workflows/verify';
 import type { ClusterConfig } from '../../worker/config';
+import { objectBytes, putBytes } from '../helpers/bucket';
 import { drillToken, drillVault, markDrill } from '../helpers/drill';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
 import { failureOf, start, waitForProgress } from '../helpers/runs';
@@ -25,24 +25,11 @@ import { startScratchCluster, type ScratchCluster } from '../helpers/scratch-bao
 import {
   findLeakedSecrets,
   isolatedCluster,
-  s3Client,
   stackConfig,
   stackEnv,
   startTestWorker,
   type TestWorker,
 } from '../helpers/stack';
-
-const s3 = s3Client();
-const bucket = stackEnv.VSNAP_BUCKET;
-
-async function objectBytes(key: string): Promise<Buffer> {
-  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return Buffer.from(await res.Body!.transformToByteArray());
-}
-
-async function putBytes(key: string, body: Buffer | string): Promise<void> {
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
-}
 
 function checkNamed(report: RestoreReport, name: string) {
   const check = report.checks.find((c) => c.name.startsWith(name));
