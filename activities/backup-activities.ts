@@ -6,8 +6,10 @@ import { Context } from '@temporalio/activity';
 import { SnapshotArchiveValidator } from './archive/snapshot-archive';
 import { type ActivityDeps, clusterOrFail, vaultFor } from './deps';
 import { withFailureMapping } from './failures';
+import { progressHeartbeat } from './progress-heartbeat';
 import { type RetentionPolicy, selectExpiredSnapshots } from './retention';
 import { MANIFEST_FORMAT, type CanaryRecord, type SnapshotManifest } from './storage/manifest';
+import { PartAssembler } from './storage/part-assembler';
 import { snapshotKeyFor } from './storage/snapshot-keys';
 import { resolveActiveNode } from './vault/active-node';
 import { type Inventory, takeInventory } from './vault/inventory';
@@ -132,35 +134,32 @@ export function createBackupActivities(deps: ActivityDeps) {
 
           return withVaultSession(cluster, async (session) => {
             const active = await resolveActiveNode(vaultFor(cluster));
+            const concurrency = deps.uploadConcurrency ?? 2;
             const upload = await deps.store.startUpload({
               bucket,
               key,
               ...(kmsKeyId ? { kmsKeyId } : {}),
               metadata: { 'vsnap-cluster': cluster.name, 'vsnap-workflow-id': input.workflowId },
-              concurrency: deps.uploadConcurrency ?? 2,
+              concurrency,
             });
             try {
               const source = await active.vault.openSnapshotStream(session.token, ctx.cancellationSignal);
               const validator = new SnapshotArchiveValidator();
               const hash = createHash('sha256');
+              const progress = progressHeartbeat('upload');
               let size = 0;
-              let pending: Buffer[] = [];
-              let pendingSize = 0;
-              for await (const chunk of source as AsyncIterable<Buffer>) {
-                hash.update(chunk);
-                size += chunk.length;
-                if (!validator.input.write(chunk)) await validator.drained();
-                pending.push(chunk);
-                pendingSize += chunk.length;
-                if (pendingSize >= deps.config.partSizeBytes) {
-                  await upload.addPart(Buffer.concat(pending), ctx.cancellationSignal);
-                  pending = [];
-                  pendingSize = 0;
-                }
-                ctx.heartbeat({ step: 'upload', bytes: size });
-              }
+              // Each part goes to the hash, the validator and S3 in turn; its buffer returns to
+              // the assembler once S3 is done with it. Large writes keep gunzip's cost low.
+              const parts = new PartAssembler(deps.config.partSizeBytes, concurrency + 1, async (part, release) => {
+                hash.update(part);
+                size += part.length;
+                await validator.consume(part);
+                await upload.addPart(part, ctx.cancellationSignal, release);
+                progress(size);
+              });
+              for await (const chunk of source as AsyncIterable<Buffer>) await parts.write(chunk);
+              await parts.end();
               validator.input.end();
-              if (pendingSize > 0) await upload.addPart(Buffer.concat(pending), ctx.cancellationSignal);
               const facts = await validator.facts;
               await upload.complete();
               const sha256 = hash.digest('hex');

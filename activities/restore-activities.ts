@@ -11,6 +11,7 @@ import type { RestoreCheck, RestorePlan, RestorePlanRequest, VerificationRecord 
 import { VerifiedSnapshotStream } from './archive/verified-snapshot-stream';
 import { type ActivityDeps, clusterOrFail, vaultFor } from './deps';
 import { failure, withFailureMapping } from './failures';
+import { progressHeartbeat } from './progress-heartbeat';
 import { type KeyShares, loadKeyShares } from './keys/key-shares';
 import { snapshotTimeOf, verificationKeyFor } from './storage/snapshot-keys';
 import { cancelGenerateRoot } from './vault/generate-root';
@@ -139,7 +140,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
         const { body } = await deps.store.openSnapshot(plan.bucket, plan.key, ctx.cancellationSignal);
         const verified = new VerifiedSnapshotStream(
           { key: plan.key, sha256: plan.manifest.sha256, size: plan.manifest.size },
-          (bytes) => heartbeat({ step: 'fetch', bytes }),
+          progressHeartbeat('fetch'),
         );
         const sink = new Writable({ write: (_chunk, _enc, done) => done() });
         await pipeline(body, verified, sink, { signal: ctx.cancellationSignal });
@@ -165,7 +166,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
           const { body } = await deps.store.openSnapshot(plan.bucket, plan.key, ctx.cancellationSignal);
           const verified = new VerifiedSnapshotStream(
             { key: plan.key, sha256: plan.manifest.sha256, size: plan.manifest.size },
-            (bytes) => heartbeat({ step: 'restore', bytes }),
+            progressHeartbeat('restore'),
           );
           body.on('error', (err) => verified.destroy(err));
           await vault.restoreSnapshot(token, body.pipe(verified), plan.force, ctx.cancellationSignal);

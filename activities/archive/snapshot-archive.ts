@@ -54,7 +54,8 @@ export class SnapshotArchiveValidator {
   readonly facts: Promise<ArchiveFacts>;
 
   constructor(options: SnapshotArchiveValidatorOptions = {}) {
-    const gunzip = createGunzip();
+    // Large output chunks: with zlib's default 16 KiB, gunzip alone cost 4x more CPU per byte.
+    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
     const tar = extract();
     const entries = new Map<string, EntryDigest>();
     tar.on('entry', (header, stream, next) => {
@@ -107,6 +108,19 @@ export class SnapshotArchiveValidator {
     });
     // The rejection is observed by whoever awaits `facts`; no unhandled-rejection warning before that.
     this.facts.catch(() => undefined);
+  }
+
+  /**
+   * Writes `chunk` and resolves once the validator has read it (so the caller may reuse the
+   * buffer); rejects with the archive problem if validation failed.
+   */
+  consume(chunk: Buffer): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.input.write(chunk, (err) => {
+        if (!err) resolve();
+        else this.facts.then(() => reject(err), reject);
+      });
+    });
   }
 
   /** Backpressure: resolves when the validator can take more input, rejects once it failed. */

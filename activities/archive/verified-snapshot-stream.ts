@@ -1,9 +1,10 @@
 // A pass-through that checks a stored snapshot while it streams toward Vault: SHA-256 and size
-// against the manifest, and the archive structure. It holds back the last chunk until both
+// against the manifest, and the archive structure. It holds back the last batch (up to 1 MiB) until both
 // checks pass, so a corrupt or truncated object ends as an aborted, incomplete request body
 // that Vault discards, never as a complete snapshot Vault would apply.
 import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+import { ChunkBatcher } from './chunk-batcher';
 import { type ArchiveFacts, SnapshotArchiveValidator } from './snapshot-archive';
 
 export class ChecksumMismatchError extends Error {
@@ -22,6 +23,7 @@ export interface ExpectedObject {
 export class VerifiedSnapshotStream extends Transform {
   private readonly hash = createHash('sha256');
   private readonly validator = new SnapshotArchiveValidator();
+  private readonly batches = new ChunkBatcher();
   private held: Buffer | undefined;
   bytes = 0;
   facts: ArchiveFacts | undefined;
@@ -34,39 +36,49 @@ export class VerifiedSnapshotStream extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    this.onProgress?.(this.bytes);
-    const previous = this.held;
-    this.held = chunk;
-    const forward = () => {
-      if (previous) this.push(previous);
+    const batch = this.batches.push(chunk);
+    if (!batch) {
       done();
-    };
-    if (this.validator.input.write(chunk)) forward();
-    else this.validator.drained().then(forward, (err: unknown) => done(err as Error));
+      return;
+    }
+    this.check(batch).then(() => done(), done);
+  }
+
+  /** Checks a batch and forwards the one held before it; this one is held in turn. */
+  private async check(batch: Buffer): Promise<void> {
+    this.hash.update(batch);
+    this.bytes += batch.length;
+    this.onProgress?.(this.bytes);
+    if (!this.validator.input.write(batch)) await this.validator.drained();
+    if (this.held) this.push(this.held);
+    this.held = batch;
   }
 
   override _flush(done: TransformCallback): void {
-    this.validator.input.end();
-    this.validator.facts.then(
-      (facts) => {
-        const sha256 = this.hash.digest('hex');
-        if (this.bytes !== this.expected.size || sha256 !== this.expected.sha256) {
-          done(
-            new ChecksumMismatchError(
-              `s3 object ${this.expected.key} is ${this.bytes} bytes with SHA-256 ${sha256}; ` +
-                `the manifest recorded ${this.expected.size} bytes with ${this.expected.sha256}. ` +
-                `The object was altered or damaged after the backup: restore another snapshot`,
-            ),
-          );
-          return;
-        }
-        this.facts = facts;
-        if (this.held) this.push(this.held);
-        done();
-      },
-      (err: unknown) => done(err as Error),
-    );
+    const rest = this.batches.flush();
+    (rest ? this.check(rest) : Promise.resolve())
+      .then(() => {
+        this.validator.input.end();
+        return this.validator.facts;
+      })
+      .then(
+        (facts) => {
+          const sha256 = this.hash.digest('hex');
+          if (this.bytes !== this.expected.size || sha256 !== this.expected.sha256) {
+            done(
+              new ChecksumMismatchError(
+                `s3 object ${this.expected.key} is ${this.bytes} bytes with SHA-256 ${sha256}; ` +
+                  `the manifest recorded ${this.expected.size} bytes with ${this.expected.sha256}. ` +
+                  `The object was altered or damaged after the backup: restore another snapshot`,
+              ),
+            );
+            return;
+          }
+          this.facts = facts;
+          if (this.held) this.push(this.held);
+          done();
+        },
+        (err: unknown) => done(err as Error),
+      );
   }
 }

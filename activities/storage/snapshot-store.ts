@@ -217,6 +217,23 @@ export class SnapshotStore {
 }
 
 /**
+ * Signs a part's headers but not its body. SigV4 otherwise hashes every part with SHA-256 on
+ * the event loop, a third pass over the snapshot (vsnap hashes it whole, and state.bin inside
+ * it). The part's integrity in transit is still checked by S3, through the CRC32 checksum
+ * header the SDK adds, which costs far less than SHA-256.
+ */
+function signHeadersOnly(command: UploadPartCommand): void {
+  command.middlewareStack.add(
+    (next) => (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (request.headers) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      return next(args);
+    },
+    { step: 'build', name: 'vsnapUnsignedPayload' },
+  );
+}
+
+/**
  * One multipart upload. Parts go up in order of `addPart` calls with at most `concurrency`
  * in flight, so memory stays at about (concurrency + 1) parts whatever the snapshot size.
  */
@@ -234,23 +251,25 @@ export class MultipartUpload {
     private readonly concurrency: number,
   ) {}
 
-  /** Resolves once the part is queued; waits while `concurrency` parts are in flight. */
-  async addPart(body: Buffer, signal?: AbortSignal): Promise<void> {
+  /**
+   * Resolves once the part is queued; waits while `concurrency` parts are in flight.
+   * `onSettled` runs when S3 is done with `body` (uploaded or failed), so it can be reused.
+   */
+  async addPart(body: Buffer, signal?: AbortSignal, onSettled?: () => void): Promise<void> {
     this.throwIfFailed();
     while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);
     this.throwIfFailed();
     const partNumber = this.nextPartNumber++;
+    const command = new UploadPartCommand({
+      Bucket: this.bucket,
+      Key: this.key,
+      UploadId: this.uploadId,
+      PartNumber: partNumber,
+      Body: body,
+    });
+    signHeadersOnly(command);
     const upload = this.s3
-      .send(
-        new UploadPartCommand({
-          Bucket: this.bucket,
-          Key: this.key,
-          UploadId: this.uploadId,
-          PartNumber: partNumber,
-          Body: body,
-        }),
-        { abortSignal: signal },
-      )
+      .send(command, { abortSignal: signal })
       .then((res) => {
         this.parts.push({ PartNumber: partNumber, ETag: res.ETag });
       })
@@ -258,6 +277,7 @@ export class MultipartUpload {
         this.failure ??= err instanceof Error ? err : new Error(String(err));
       })
       .finally(() => {
+        onSettled?.();
         this.inFlight.delete(upload);
       });
     this.inFlight.add(upload);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import { PRODUCTION_RUNTIME_ENV } from '../../bench/worker-process';
 import { loadConfig } from '../../worker/config';
 
 const root = path.resolve(__dirname, '../..');
@@ -87,7 +88,16 @@ describe('deploy/Dockerfile', () => {
     const text = readFileSync(path.join(root, 'deploy/Dockerfile'), 'utf8');
     assert.match(text, /^USER 10001:10001$/m);
     assert.match(text, /VSNAP_WORKFLOW_BUNDLE=\/app\/dist\/workflow-bundle\.js/);
-    assert.match(text, /failureConverterPath/, 'the bundle must embed the failure converter');
+    assert.match(text, /RUN npm run build/);
+    const bundler = readFileSync(path.join(root, 'scripts/bundle-workflows.js'), 'utf8');
+    assert.match(bundler, /failureConverterPath/, 'the bundle must embed the failure converter');
+  });
+
+  it('runs the worker with the memory settings the bench measured', () => {
+    const text = readFileSync(path.join(root, 'deploy/Dockerfile'), 'utf8');
+    for (const [name, value] of Object.entries(PRODUCTION_RUNTIME_ENV)) {
+      assert.ok(text.includes(`${name}=${value}`), `deploy/Dockerfile must set ${name}=${value} as the bench does`);
+    }
   });
 });
 

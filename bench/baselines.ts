@@ -1,0 +1,179 @@
+// The comparison points, run with the real tools an operator would use:
+//   limit  — Vault itself: the raw snapshot read to /dev/null, the raw snapshot-force upload;
+//   seed   — the procedure vsnap replaces: `bao operator raft snapshot save` then `aws s3 cp`,
+//            and `aws s3 cp` then `bao operator raft snapshot restore -force`.
+// A restore counts as done at the same point for every method: the target is unsealed (with
+// the source's keys, as the seed procedure does), active, and no longer knows a token created
+// just before the restore (vsnap's own definition, activities/vault/restore-wait.ts).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { waitUntilRestoreApplied } from '../activities/vault/restore-wait';
+import { VaultHttp } from '../activities/vault/vault-http';
+import type { BenchContext } from './context';
+import { runCommand, timed } from './run-command';
+
+export class Baselines {
+  private readonly dir = mkdtempSync(join(tmpdir(), 'vsnap-bench-'));
+  private readonly prod: VaultHttp;
+  private readonly drill: VaultHttp;
+
+  constructor(private readonly ctx: BenchContext) {
+    this.prod = new VaultHttp({ address: ctx.env.VSNAP_PROD_ADDR, timeoutMs: 300_000 });
+    this.drill = new VaultHttp({ address: ctx.env.VSNAP_DRILL_ADDR, timeoutMs: 300_000 });
+  }
+
+  /** The snapshot file the seed backup of `round` saved (kept for the raw restore). */
+  snapshotFile(round: number): string {
+    return join(this.dir, `seed-${round}.snap`);
+  }
+
+  private seedKey(round: number): string {
+    return `${this.ctx.prefix}/seed/round-${round}.snap`;
+  }
+
+  /** curl reads the token from a 0600 file, so it never shows in the process list. */
+  private tokenHeaderFile(token: string): string {
+    const file = join(this.dir, 'token-header');
+    writeFileSync(file, `X-Vault-Token: ${token}\n`, { mode: 0o600 });
+    return file;
+  }
+
+  private awsArgs(): { env: NodeJS.ProcessEnv; common: string[] } {
+    const { env } = this.ctx;
+    return {
+      env: {
+        AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID,
+        AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY,
+        AWS_DEFAULT_REGION: env.AWS_REGION,
+      },
+      common: ['--endpoint-url', env.AWS_ENDPOINT_URL, '--only-show-errors'],
+    };
+  }
+
+  async limitBackup(): Promise<number> {
+    const header = this.tokenHeaderFile(this.ctx.prodRootToken);
+    const url = `${this.prod.address}/v1/sys/storage/raft/snapshot`;
+    return timed(() => runCommand('curl', ['-sS', '--fail', '-o', '/dev/null', '-H', `@${header}`, url]));
+  }
+
+  /**
+   * The least work a backup can be, for the overhead figure: read the snapshot and put it in
+   * S3, in this process (no CLI start-up), with no login, canary, validation or manifest.
+   */
+  async rawPipelineBackup(s3: S3Client): Promise<number> {
+    return timed(async () => {
+      const res = await fetch(`${this.prod.address}/v1/sys/storage/raft/snapshot`, {
+        headers: { 'X-Vault-Token': this.ctx.prodRootToken },
+      });
+      if (!res.ok) throw new Error(`raw snapshot read: HTTP ${res.status}`);
+      const body = Buffer.from(await res.arrayBuffer());
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: this.ctx.bucket,
+          Key: `${this.ctx.prefix}/raw/empty.snap`,
+          Body: body,
+          ServerSideEncryption: 'aws:kms',
+          SSEKMSKeyId: this.ctx.kmsKeyId,
+        }),
+      );
+    });
+  }
+
+  /** The seed's two passes, timed together and each on its own (the upload alone is S3's floor). */
+  async seedBackup(round: number): Promise<{ seconds: number; saveSeconds: number; uploadSeconds: number }> {
+    const file = this.snapshotFile(round);
+    const aws = this.awsArgs();
+    const s3Url = `s3://${this.ctx.bucket}/${this.seedKey(round)}`;
+    const saveSeconds = await timed(() =>
+      runCommand(this.ctx.bao, ['operator', 'raft', 'snapshot', 'save', file], {
+        VAULT_ADDR: this.prod.address,
+        VAULT_TOKEN: this.ctx.prodRootToken,
+      }),
+    );
+    const sse = ['--sse', 'aws:kms', '--sse-kms-key-id', this.ctx.kmsKeyId];
+    const uploadSeconds = await timed(() =>
+      runCommand(this.ctx.aws, ['s3', 'cp', file, s3Url, ...sse, ...aws.common], aws.env),
+    );
+    return { seconds: saveSeconds + uploadSeconds, saveSeconds, uploadSeconds };
+  }
+
+  async rawRestore(round: number): Promise<number> {
+    const token = await this.preRestoreToken();
+    const header = this.tokenHeaderFile(token);
+    const url = `${this.drill.address}/v1/sys/storage/raft/snapshot-force`;
+    const file = this.snapshotFile(round);
+    return timed(async () => {
+      await runCommand('curl', [
+        '-sS',
+        '--fail',
+        '-o',
+        '/dev/null',
+        '-H',
+        `@${header}`,
+        '--data-binary',
+        `@${file}`,
+        url,
+      ]);
+      await this.waitForDrill(token);
+    });
+  }
+
+  async seedRestore(round: number): Promise<number> {
+    const token = await this.preRestoreToken();
+    const file = join(this.dir, `fetched-${round}.snap`);
+    const aws = this.awsArgs();
+    try {
+      return await timed(async () => {
+        await runCommand(
+          this.ctx.aws,
+          ['s3', 'cp', `s3://${this.ctx.bucket}/${this.seedKey(round)}`, file, ...aws.common],
+          aws.env,
+        );
+        await runCommand(this.ctx.bao, ['operator', 'raft', 'snapshot', 'restore', '-force', file], {
+          VAULT_ADDR: this.drill.address,
+          VAULT_TOKEN: token,
+        });
+        await this.waitForDrill(token);
+      });
+    } finally {
+      rmSync(file, { force: true });
+    }
+  }
+
+  /**
+   * A short-lived token on drill made just before the restore: the restored state cannot know
+   * it, so "this token is gone" proves the restore was applied (drill's root token works until
+   * the first restore, prod's after).
+   */
+  private async preRestoreToken(): Promise<string> {
+    for (const root of [this.ctx.prodRootToken, this.ctx.drillRootToken]) {
+      const created = await this.drill
+        .request<{ auth: { client_token: string } }>('create pre-restore token', {
+          method: 'POST',
+          path: '/auth/token/create',
+          json: { ttl: '15m', no_default_policy: false },
+          token: root,
+        })
+        .catch(() => undefined);
+      if (created) return created.auth.client_token;
+    }
+    throw new Error('neither prod nor drill root token works on drill: restart the stack ("npm run stack:up")');
+  }
+
+  private async waitForDrill(preRestoreToken: string): Promise<void> {
+    await waitUntilRestoreApplied(this.drill, preRestoreToken, {
+      loadShares: () => Promise.resolve(this.ctx.prodKeys),
+      heartbeat: () => undefined,
+    });
+  }
+
+  removeSnapshotFile(round: number): void {
+    rmSync(this.snapshotFile(round), { force: true });
+  }
+
+  cleanup(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

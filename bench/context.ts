@@ -1,0 +1,84 @@
+// What the bench needs from the local stack: its env (.stack/env), the pinned CLIs in .tools/,
+// and a worker config of its own (a `bench` cluster that is prod under its own S3 prefix, and
+// drill as its drill), so bench runs never touch prod's real snapshots or retention.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ClusterConfig } from '../worker/config';
+
+export const repoRoot = join(__dirname, '..');
+const stackDir = join(repoRoot, '.stack');
+const toolsBin = join(repoRoot, '.tools', 'venv', 'bin');
+
+export interface BenchContext {
+  env: Record<string, string>;
+  bao: string;
+  aws: string;
+  prodRootToken: string;
+  prodKeys: { keys: string[]; threshold: number };
+  drillRootToken: string;
+  bucket: string;
+  kmsKeyId: string;
+  /** The worker config file the bench's worker runs with. */
+  configFile: string;
+  /** S3 prefix of everything the bench writes; deleted at the end. */
+  prefix: string;
+}
+
+function readEnvFile(file: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) env[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return env;
+}
+
+export function loadBenchContext(): BenchContext {
+  const envFile = join(stackDir, 'env');
+  if (!existsSync(envFile)) throw new Error(`${envFile} is missing: run "npm run stack:up" first, then the bench`);
+  const bao = join(toolsBin, 'bao');
+  const aws = join(toolsBin, 'aws');
+  for (const tool of [bao, aws]) {
+    if (!existsSync(tool)) throw new Error(`${tool} is missing: run "bash scripts/install-tools.sh" (pinned tools)`);
+  }
+  const env = readEnvFile(envFile);
+  const init = (name: string) =>
+    JSON.parse(readFileSync(join(stackDir, `bao-${name}`, 'init.json'), 'utf8')) as {
+      keys: string[];
+      threshold: number;
+      rootToken: string;
+      seal: string;
+    };
+  const prod = init('prod');
+  if (prod.seal !== 'shamir') {
+    throw new Error('the bench expects the stack with Shamir seals: "npm run stack:down && npm run stack:up"');
+  }
+  const prefix = 'bench';
+  const stackConfig = JSON.parse(readFileSync(env.VSNAP_CONFIG, 'utf8')) as { clusters: ClusterConfig[] };
+  const prodCluster = stackConfig.clusters.find((c) => c.name === 'prod')!;
+  const drillCluster = stackConfig.clusters.find((c) => c.name === 'drill')!;
+  const clusters: ClusterConfig[] = [
+    {
+      ...prodCluster,
+      name: 'bench',
+      storage: { ...prodCluster.storage, prefix: `${prefix}/vsnap` },
+      retention: { keep: 2 },
+      protected: false,
+    },
+    { ...drillCluster, drillSource: 'bench' },
+  ];
+  const configFile = join(stackDir, 'bench.config.json');
+  writeFileSync(configFile, JSON.stringify({ clusters }, null, 2));
+  return {
+    env,
+    bao,
+    aws,
+    prodRootToken: prod.rootToken,
+    prodKeys: { keys: prod.keys, threshold: prod.threshold },
+    drillRootToken: init('drill').rootToken,
+    bucket: env.VSNAP_BUCKET,
+    kmsKeyId: env.VSNAP_KMS_KEY_ID,
+    configFile,
+    prefix,
+  };
+}

@@ -1,0 +1,234 @@
+// npm run bench [-- --size 512 --rounds 3 --small 128 --large 1024 --quick --keep-data --out DIR]
+// Measures vsnap's backup and restore against Vault's own limit and the seed's two-pass
+// procedure, alternating the methods round by round, plus the worker's peak memory at two
+// sizes and the fixed cost of a near-empty backup. Prints a table; writes JSON to bench/results/.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import '../worker/quiet-sdk-warnings';
+import { connectTemporal, type VsnapClient } from '../client/connection';
+import { SnapshotStore } from '../activities/storage/snapshot-store';
+import { Baselines } from './baselines';
+import { type BenchContext, loadBenchContext, repoRoot } from './context';
+import { BLOB_BYTES, fillTo, type VaultTarget } from './fill';
+import { buildResult, formatTable, median, type MemoryFigures, type Samples } from './report';
+import { runCommand } from './run-command';
+import { vsnapBackup, vsnapRestore } from './vsnap-runs';
+import { startWorkerProcess } from './worker-process';
+
+interface Options {
+  sizeMiB: number;
+  rounds: number;
+  smallMiB: number;
+  largeMiB: number;
+  out: string;
+  keepData: boolean;
+  build: boolean;
+}
+
+const USAGE = `usage: npm run bench -- [--size MiB] [--rounds N] [--small MiB] [--large MiB] [--quick] [--keep-data] [--no-build] [--out DIR]
+  --size       KV data in prod for the timed rounds (default 512)
+  --rounds     rounds of each measurement, medians reported (default 3, at least 1)
+  --small/--large  sizes for the worker memory figures (default 128 and 1024)
+  --quick      a smoke run: --size 32 --rounds 1 --small 16 --large 64
+  --keep-data  leave the bench data in prod for the next run (default: remove it)
+  --no-build   use the existing dist/ (default: npm run build first)
+  --out        where the JSON result goes (default bench/results)`;
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      size: { type: 'string' },
+      rounds: { type: 'string' },
+      small: { type: 'string' },
+      large: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      'keep-data': { type: 'boolean', default: false },
+      'no-build': { type: 'boolean', default: false },
+      out: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const defaults = values.quick
+    ? { size: 32, rounds: 1, small: 16, large: 64 }
+    : { size: 512, rounds: 3, small: 128, large: 1024 };
+  const positive = (name: string, raw: string | undefined, fallback: number) => {
+    const n = raw === undefined ? fallback : Number(raw);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number >= 1, got "${raw}"\n${USAGE}`);
+    return n;
+  };
+  const options: Options = {
+    sizeMiB: positive('size', values.size, defaults.size),
+    rounds: positive('rounds', values.rounds, defaults.rounds),
+    smallMiB: positive('small', values.small, defaults.small),
+    largeMiB: positive('large', values.large, defaults.large),
+    out: values.out ?? join(repoRoot, 'bench', 'results'),
+    keepData: values['keep-data'],
+    build: !values['no-build'],
+  };
+  if (options.largeMiB <= options.smallMiB) throw new Error(`--large must be more than --small\n${USAGE}`);
+  return options;
+}
+
+const say = (line: string) => console.log(`bench: ${line}`);
+
+/** Runs the round's methods in a rotating order, so no method always goes first (warm caches). */
+async function alternate(round: number, steps: Array<() => Promise<void>>): Promise<void> {
+  for (let i = 0; i < steps.length; i++) await steps[(i + round) % steps.length]();
+}
+
+async function removeBenchObjects(s3: S3Client, ctx: BenchContext): Promise<void> {
+  const store = new SnapshotStore(s3);
+  await store.abortUploads(ctx.bucket, `${ctx.prefix}/`, { olderThan: new Date(Date.now() + 60_000) });
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: ctx.bucket, Prefix: `${ctx.prefix}/`, ContinuationToken: token }),
+    );
+    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+    if (keys.length > 0) await s3.send(new DeleteObjectsCommand({ Bucket: ctx.bucket, Delete: { Objects: keys } }));
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const ctx = loadBenchContext();
+  Object.assign(process.env, ctx.env);
+  const prod: VaultTarget = { address: ctx.env.VSNAP_PROD_ADDR, token: ctx.prodRootToken };
+  const s3 = new S3Client({ forcePathStyle: true });
+  const baselines = new Baselines(ctx);
+  const fills: { seconds: number; written: number }[] = [];
+  const fill = async (mib: number) => {
+    const r = await fillTo(prod, mib * 2 ** 20);
+    fills.push({ seconds: Number(r.seconds.toFixed(1)), written: r.written });
+    say(
+      `prod holds ${mib} MiB of bench data (wrote ${r.written} blobs, destroyed ${r.destroyed}, ${r.seconds.toFixed(1)} s)`,
+    );
+  };
+  if (options.build) {
+    say('building the worker as the image does (npm run build)');
+    await runCommand('npm', ['run', 'build']);
+  }
+  const logFile = join(repoRoot, '.stack', 'bench-worker.log');
+  let worker = await startWorkerProcess(ctx, logFile);
+  let temporal: VsnapClient | undefined;
+  try {
+    temporal = await connectTemporal({});
+
+    say('overhead: near-empty cluster');
+    await fill(0);
+    const empty = { vsnap: [] as number[], raw: [] as number[], bytes: 0 };
+    await vsnapBackup(temporal); // first run warms the worker's connections and caches
+    for (let round = 0; round < Math.max(3, options.rounds); round++) {
+      await alternate(round, [
+        async () => {
+          const b = await vsnapBackup(temporal!);
+          empty.vsnap.push(b.seconds);
+          empty.bytes = b.size;
+        },
+        async () => void empty.raw.push(await baselines.rawPipelineBackup(s3)),
+      ]);
+    }
+
+    await fill(options.sizeMiB);
+    const samples: Samples = {
+      backup: { limit: [], seed: [], vsnap: [] },
+      restore: { limit: [], seed: [], vsnap: [] },
+      restoreSteps: [],
+      seedPasses: { save: [], upload: [] },
+    };
+    let snapshotBytes = 0;
+    for (let round = 0; round < options.rounds; round++) {
+      say(`round ${round + 1}/${options.rounds}: backup (limit, seed, vsnap)`);
+      let key = '';
+      await alternate(round, [
+        async () => void samples.backup.limit.push(await baselines.limitBackup()),
+        async () => {
+          const seed = await baselines.seedBackup(round);
+          samples.backup.seed.push(seed.seconds);
+          samples.seedPasses.save.push(seed.saveSeconds);
+          samples.seedPasses.upload.push(seed.uploadSeconds);
+        },
+        async () => {
+          const b = await vsnapBackup(temporal!);
+          samples.backup.vsnap.push(b.seconds);
+          key = b.key;
+          snapshotBytes = b.size;
+        },
+      ]);
+      say(`round ${round + 1}/${options.rounds}: restore into drill (limit, seed, vsnap)`);
+      await alternate(round, [
+        async () => void samples.restore.limit.push(await baselines.rawRestore(round)),
+        async () => void samples.restore.seed.push(await baselines.seedRestore(round)),
+        async () => {
+          const r = await vsnapRestore(temporal!, key);
+          samples.restore.vsnap.push(r.seconds);
+          samples.restoreSteps.push(r.steps);
+        },
+      ]);
+      baselines.removeSnapshotFile(round);
+    }
+
+    say('memory: a fresh worker, peak RSS per run at two sizes');
+    await worker.stop();
+    worker = await startWorkerProcess(ctx, logFile);
+    const idleRssMiB = worker.rssMiB();
+    const measure = async (sizeMiB: number) => {
+      await fill(sizeMiB);
+      worker.resetPeak();
+      const b = await vsnapBackup(temporal!);
+      const backupPeakMiB = worker.peakRssMiB();
+      worker.resetPeak();
+      await vsnapRestore(temporal!, b.key);
+      const restorePeakMiB = worker.peakRssMiB();
+      say(
+        `  ${sizeMiB} MiB: backup peak ${backupPeakMiB.toFixed(0)} MiB, restore peak ${restorePeakMiB.toFixed(0)} MiB`,
+      );
+      return { sizeMiB, snapshotBytes: b.size, backupPeakMiB, restorePeakMiB };
+    };
+    const memory: MemoryFigures = {
+      idleRssMiB: Number(idleRssMiB.toFixed(1)),
+      small: await measure(options.smallMiB),
+      large: await measure(options.largeMiB),
+    };
+
+    const result = buildResult({
+      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+      dataMiB: options.sizeMiB,
+      snapshotBytes,
+      blobBytes: BLOB_BYTES,
+      rounds: options.rounds,
+      samples,
+      memory,
+      overhead: {
+        emptyBackupSeconds: Number(median(empty.vsnap).toFixed(3)),
+        rawPipelineSeconds: Number(median(empty.raw).toFixed(3)),
+        emptySnapshotBytes: empty.bytes,
+      },
+      fill: fills,
+    });
+    console.log(`\n${formatTable(result)}\n`);
+    mkdirSync(options.out, { recursive: true });
+    const file = join(options.out, `bench-${result.when.replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    say(`result written to ${file}`);
+  } finally {
+    await temporal?.close();
+    await worker.stop().catch((err: unknown) => say(String(err)));
+    await removeBenchObjects(s3, ctx).catch((err: unknown) => say(`could not remove bench objects: ${String(err)}`));
+    if (!options.keepData) await fill(0).catch((err: unknown) => say(`could not remove bench data: ${String(err)}`));
+    baselines.cleanup();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,84 @@
+// The worker as production runs it (compiled JS, pre-built workflow bundle: `npm run build`),
+// as a child process whose memory the bench can read. Peak RSS comes from the kernel: writing
+// "5" to /proc/PID/clear_refs resets VmHWM, so each measured run gets its own exact peak.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BenchContext } from './context';
+import { repoRoot } from './context';
+
+export const BENCH_TASK_QUEUE = 'vsnap-bench';
+
+/**
+ * The memory settings the container image runs the worker with (deploy/Dockerfile's ENV; a
+ * deploy test keeps the two equal). One malloc arena stops zlib and TLS work on libuv's thread
+ * pool from spreading freed memory over per-thread arenas that are never returned; a 2 MiB
+ * young generation keeps V8 from holding 16 MiB semi-spaces per isolate (main + workflow
+ * thread). Together: about 30 MiB less idle and 50 MiB less peak RSS (bench/README.md).
+ */
+export const PRODUCTION_RUNTIME_ENV = { MALLOC_ARENA_MAX: '1', NODE_OPTIONS: '--max-semi-space-size=2' };
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Resident memory now, MiB. */
+  rssMiB(): number;
+  /** Starts a new peak-measurement window. */
+  resetPeak(): void;
+  /** Highest resident memory since the last resetPeak (or the start), MiB. */
+  peakRssMiB(): number;
+  stop(): Promise<void>;
+}
+
+function statusField(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`/proc/${pid}/status has no ${field}`);
+  return Number(match[1]) / 1024;
+}
+
+export async function startWorkerProcess(ctx: BenchContext, logFile: string): Promise<WorkerProcess> {
+  const main = join(repoRoot, 'dist', 'worker', 'main.js');
+  const bundle = join(repoRoot, 'dist', 'workflow-bundle.js');
+  if (!existsSync(main) || !existsSync(bundle)) throw new Error('dist/ is missing: run "npm run build" first');
+  const child = spawn(process.execPath, [main], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      ...ctx.env,
+      VSNAP_CONFIG: ctx.configFile,
+      VSNAP_TASK_QUEUE: BENCH_TASK_QUEUE,
+      VSNAP_WORKFLOW_BUNDLE: bundle,
+      LOG_LEVEL: 'info',
+      NODE_ENV: 'production',
+      ...PRODUCTION_RUNTIME_ENV,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log = createWriteStream(logFile);
+  let output = '';
+  const onData = (c: Buffer) => {
+    log.write(c);
+    if (output.length < 1_000_000) output += c.toString();
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+  const deadline = Date.now() + 60_000;
+  while (!output.includes('"vsnap worker started"')) {
+    if (child.exitCode !== null) throw new Error(`the bench worker exited (${child.exitCode}); see ${logFile}`);
+    if (Date.now() > deadline) throw new Error(`the bench worker did not start within 60 s; see ${logFile}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const pid = child.pid!;
+  return {
+    child,
+    rssMiB: () => statusField(pid, 'VmRSS'),
+    resetPeak: () => writeFileSync(`/proc/${pid}/clear_refs`, '5'),
+    peakRssMiB: () => statusField(pid, 'VmHWM'),
+    async stop() {
+      child.kill('SIGTERM');
+      const code = await exited;
+      log.end();
+      if (code !== 0) throw new Error(`the bench worker exited ${code} on SIGTERM; see ${logFile}`);
+    },
+  };
+}
