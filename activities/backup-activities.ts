@@ -6,7 +6,7 @@ import { Context } from '@temporalio/activity';
 import { SnapshotArchiveValidator } from './archive/snapshot-archive';
 import { type ActivityDeps, clusterOrFail, vaultFor } from './deps';
 import { withFailureMapping } from './failures';
-import { progressHeartbeat } from './progress-heartbeat';
+import { startHeartbeat } from './progress-heartbeat';
 import { type RetentionPolicy, selectExpiredSnapshots } from './retention';
 import { MANIFEST_FORMAT, type CanaryRecord, type SnapshotManifest } from './storage/manifest';
 import { PartAssembler } from './storage/part-assembler';
@@ -32,6 +32,8 @@ export interface SnapshotRecord {
   raftIndex: number;
   raftTerm: number;
   uploadSeconds: number;
+  /** S3 requests the SDK had to retry (throttling, 5xx, resets): a flaky store shows here. */
+  s3Retries: number;
 }
 
 export interface RetentionResult {
@@ -128,88 +130,105 @@ export function createBackupActivities(deps: ActivityDeps) {
           const ctx = Context.current();
           const began = Date.now();
 
-          // An earlier attempt of this same backup (a killed worker) may have left its upload open.
-          const stale = await deps.store.abortUploads(bucket, key, { exactKey: key });
-          if (stale > 0) log.info({ aborted: stale }, 'aborted multipart upload left by an earlier attempt');
+          const heartbeat = startHeartbeat('upload');
+          try {
+            // An earlier attempt of this same backup (a killed worker) may have left its upload open.
+            const stale = await deps.store.abortUploads(bucket, key, { exactKey: key });
+            if (stale > 0) log.info({ aborted: stale }, 'aborted multipart upload left by an earlier attempt');
 
-          return withVaultSession(cluster, async (session) => {
-            const active = await resolveActiveNode(vaultFor(cluster));
-            const concurrency = deps.uploadConcurrency ?? 2;
-            const upload = await deps.store.startUpload({
-              bucket,
-              key,
-              ...(kmsKeyId ? { kmsKeyId } : {}),
-              metadata: { 'vsnap-cluster': cluster.name, 'vsnap-workflow-id': input.workflowId },
-              concurrency,
-            });
-            try {
-              const source = await active.vault.openSnapshotStream(session.token, ctx.cancellationSignal);
-              const validator = new SnapshotArchiveValidator();
-              const hash = createHash('sha256');
-              const progress = progressHeartbeat('upload');
-              let size = 0;
-              // Each part goes to the hash, the validator and S3 in turn; its buffer returns to
-              // the assembler once S3 is done with it. Large writes keep gunzip's cost low.
-              const parts = new PartAssembler(deps.config.partSizeBytes, concurrency + 1, async (part, release) => {
-                hash.update(part);
-                size += part.length;
-                await validator.consume(part);
-                await upload.addPart(part, ctx.cancellationSignal, release);
-                progress(size);
-              });
-              for await (const chunk of source as AsyncIterable<Buffer>) await parts.write(chunk);
-              await parts.end();
-              validator.input.end();
-              const facts = await validator.facts;
-              await upload.complete();
-              const sha256 = hash.digest('hex');
-
-              const manifest: SnapshotManifest = {
-                format: MANIFEST_FORMAT,
-                cluster: cluster.name,
+            return await withVaultSession(cluster, async (session) => {
+              const active = await resolveActiveNode(vaultFor(cluster));
+              const concurrency = deps.config.uploadConcurrency;
+              const upload = await deps.store.startUpload({
+                bucket,
                 key,
-                sha256,
-                size,
-                createdAt: new Date().toISOString(),
-                workflowId: input.workflowId,
-                runId: input.runId,
-                vault: {
-                  address: cluster.address,
-                  activeAddress: active.vault.address,
-                  ...(active.version ? { version: active.version } : {}),
-                  ...(active.clusterName ? { clusterName: active.clusterName } : {}),
-                  ...(active.clusterId ? { clusterId: active.clusterId } : {}),
-                },
-                raft: {
+                ...(kmsKeyId ? { kmsKeyId } : {}),
+                metadata: { 'vsnap-cluster': cluster.name, 'vsnap-workflow-id': input.workflowId },
+                concurrency,
+              });
+              try {
+                const source = await active.vault.openSnapshotStream(session.token, ctx.cancellationSignal);
+                const validator = new SnapshotArchiveValidator();
+                const hash = createHash('sha256');
+                let size = 0;
+                // Each part goes to the hash, the validator and S3 in turn; its buffer returns to
+                // the assembler once S3 is done with it. Large writes keep gunzip's cost low.
+                const parts = new PartAssembler(deps.config.partSizeBytes, concurrency + 1, async (part, release) => {
+                  hash.update(part);
+                  size += part.length;
+                  await validator.consume(part);
+                  await upload.addPart(part, ctx.cancellationSignal, release);
+                  heartbeat.progress(size);
+                });
+                for await (const chunk of source as AsyncIterable<Buffer>) await parts.write(chunk);
+                await parts.end();
+                validator.input.end();
+                const facts = await validator.facts;
+                await upload.complete();
+                const sha256 = hash.digest('hex');
+
+                const manifest: SnapshotManifest = {
+                  format: MANIFEST_FORMAT,
+                  cluster: cluster.name,
+                  key,
+                  sha256,
+                  size,
+                  createdAt: new Date().toISOString(),
+                  workflowId: input.workflowId,
+                  runId: input.runId,
+                  vault: {
+                    address: cluster.address,
+                    activeAddress: active.vault.address,
+                    ...(active.version ? { version: active.version } : {}),
+                    ...(active.clusterName ? { clusterName: active.clusterName } : {}),
+                    ...(active.clusterId ? { clusterId: active.clusterId } : {}),
+                  },
+                  raft: {
+                    raftIndex: facts.raftIndex,
+                    raftTerm: facts.raftTerm,
+                    raftVersion: facts.raftVersion,
+                    configurationIndex: facts.configurationIndex,
+                  },
+                  archive: { metaSha256: facts.metaSha256, stateSha256: facts.stateSha256, stateSize: facts.stateSize },
+                  canary: input.canary,
+                  ...(input.inventory ? { inventory: input.inventory } : {}),
+                };
+                try {
+                  await deps.store.putManifest(bucket, manifest, kmsKeyId);
+                } catch (err) {
+                  // Without its manifest the object is not a recorded backup: remove it.
+                  await deps.store.deleteSnapshot(bucket, key).catch(() => undefined);
+                  throw err;
+                }
+                const uploadSeconds = (Date.now() - began) / 1000;
+                deps.metrics.snapshotSize.set(size, { cluster: cluster.name });
+                deps.metrics.snapshotBytes.add(size, { cluster: cluster.name, direction: 'upload' });
+                deps.metrics.lastSuccess.set(Math.floor(Date.now() / 1000), { cluster: cluster.name, kind: 'backup' });
+                const s3Retries = upload.retries;
+                log.info(
+                  { size, sha256, raftIndex: facts.raftIndex, uploadSeconds, s3Retries },
+                  'snapshot uploaded and recorded',
+                );
+                return {
+                  key,
+                  bucket,
+                  size,
+                  sha256,
                   raftIndex: facts.raftIndex,
                   raftTerm: facts.raftTerm,
-                  raftVersion: facts.raftVersion,
-                  configurationIndex: facts.configurationIndex,
-                },
-                archive: { metaSha256: facts.metaSha256, stateSha256: facts.stateSha256, stateSize: facts.stateSize },
-                canary: input.canary,
-                ...(input.inventory ? { inventory: input.inventory } : {}),
-              };
-              try {
-                await deps.store.putManifest(bucket, manifest, kmsKeyId);
+                  uploadSeconds,
+                  s3Retries,
+                };
               } catch (err) {
-                // Without its manifest the object is not a recorded backup: remove it.
-                await deps.store.deleteSnapshot(bucket, key).catch(() => undefined);
+                await upload.abort().catch((abortErr: unknown) => {
+                  log.error({ error: String(abortErr) }, 'could not abort multipart upload; retention will clean it');
+                });
                 throw err;
               }
-              const uploadSeconds = (Date.now() - began) / 1000;
-              deps.metrics.snapshotSize.set(size, { cluster: cluster.name });
-              deps.metrics.snapshotBytes.add(size, { cluster: cluster.name, direction: 'upload' });
-              deps.metrics.lastSuccess.set(Math.floor(Date.now() / 1000), { cluster: cluster.name, kind: 'backup' });
-              log.info({ size, sha256, raftIndex: facts.raftIndex, uploadSeconds }, 'snapshot uploaded and recorded');
-              return { key, bucket, size, sha256, raftIndex: facts.raftIndex, raftTerm: facts.raftTerm, uploadSeconds };
-            } catch (err) {
-              await upload.abort().catch((abortErr: unknown) => {
-                log.error({ error: String(abortErr) }, 'could not abort multipart upload; retention will clean it');
-              });
-              throw err;
-            }
-          });
+            });
+          } finally {
+            heartbeat.stop();
+          }
         },
         { archiveRetryable: true },
       );

@@ -11,14 +11,12 @@ import type { SnapshotStore } from './storage/snapshot-store';
 import { VaultHttp } from './vault/vault-http';
 
 export interface ActivityDeps {
-  config: Pick<VsnapConfig, 'clusters' | 'partSizeBytes'>;
+  config: Pick<VsnapConfig, 'clusters' | 'partSizeBytes' | 'uploadConcurrency'>;
   store: SnapshotStore;
   secretsManager: SecretsManagerClient;
   logger: Logger;
   /** Where credentials named by env-var in the config are read from (process.env in production). */
   env: NodeJS.ProcessEnv;
-  /** Parts uploaded in parallel per snapshot. */
-  uploadConcurrency?: number;
   metrics: VsnapMetrics;
 }
 

@@ -11,7 +11,7 @@ import type { RestoreCheck, RestorePlan, RestorePlanRequest, VerificationRecord 
 import { VerifiedSnapshotStream } from './archive/verified-snapshot-stream';
 import { type ActivityDeps, clusterOrFail, vaultFor } from './deps';
 import { failure, withFailureMapping } from './failures';
-import { progressHeartbeat } from './progress-heartbeat';
+import { startHeartbeat } from './progress-heartbeat';
 import { type KeyShares, loadKeyShares } from './keys/key-shares';
 import { snapshotTimeOf, verificationKeyFor } from './storage/snapshot-keys';
 import { cancelGenerateRoot } from './vault/generate-root';
@@ -42,10 +42,6 @@ export function createRestoreActivities(deps: ActivityDeps) {
     if (target.name === source.name) return [own];
     const sources = shareSet(source, `${source.name}'s key shares (restored keyring)`);
     return when === 'before' ? [own, sources] : [sources, own];
-  }
-
-  function heartbeat(details: Record<string, unknown>): void {
-    Context.current().heartbeat(details);
   }
 
   return {
@@ -137,14 +133,19 @@ export function createRestoreActivities(deps: ActivityDeps) {
     async fetchSnapshot(plan: RestorePlan): Promise<{ bytes: number; raftIndex: number }> {
       return withFailureMapping(async () => {
         const ctx = Context.current();
-        const { body } = await deps.store.openSnapshot(plan.bucket, plan.key, ctx.cancellationSignal);
-        const verified = new VerifiedSnapshotStream(
-          { key: plan.key, sha256: plan.manifest.sha256, size: plan.manifest.size },
-          progressHeartbeat('fetch'),
-        );
-        const sink = new Writable({ write: (_chunk, _enc, done) => done() });
-        await pipeline(body, verified, sink, { signal: ctx.cancellationSignal });
-        return { bytes: verified.bytes, raftIndex: verified.facts?.raftIndex ?? 0 };
+        const heartbeat = startHeartbeat('fetch');
+        try {
+          const { body } = await deps.store.openSnapshot(plan.bucket, plan.key, ctx.cancellationSignal);
+          const verified = new VerifiedSnapshotStream(
+            { key: plan.key, sha256: plan.manifest.sha256, size: plan.manifest.size },
+            (bytes) => heartbeat.progress(bytes),
+          );
+          const sink = new Writable({ write: (_chunk, _enc, done) => done() });
+          await pipeline(body, verified, sink, { signal: ctx.cancellationSignal });
+          return { bytes: verified.bytes, raftIndex: verified.facts?.raftIndex ?? 0 };
+        } finally {
+          heartbeat.stop();
+        }
       });
     },
 
@@ -160,26 +161,26 @@ export function createRestoreActivities(deps: ActivityDeps) {
         const vault = vaultFor(target);
         const ctx = Context.current();
         const token = await openRootSession(vault, shareSetsFor(target, source, 'before'));
-        // Heartbeat while waiting on Vault too, so a cancellation arrives mid-request.
-        const ticker = setInterval(() => ctx.heartbeat({ step: 'restore' }), 1000);
+        // Heartbeats go on while Vault applies the snapshot too, so a cancellation arrives mid-request.
+        const heartbeat = startHeartbeat('restore');
         try {
           const { body } = await deps.store.openSnapshot(plan.bucket, plan.key, ctx.cancellationSignal);
           const verified = new VerifiedSnapshotStream(
             { key: plan.key, sha256: plan.manifest.sha256, size: plan.manifest.size },
-            progressHeartbeat('restore'),
+            (bytes) => heartbeat.progress(bytes),
           );
           body.on('error', (err) => verified.destroy(err));
           await vault.restoreSnapshot(token, body.pipe(verified), plan.force, ctx.cancellationSignal);
           const sourceShares = shareSetsFor(target, source, 'after');
           const { unsealed } = await waitUntilRestoreApplied(vault, token, {
             loadShares: async (): Promise<KeyShares> => sourceShares[0].load(),
-            heartbeat: () => heartbeat({ step: 'wait-for-target' }),
+            heartbeat: () => heartbeat.phase('wait-for-target'),
             signal: ctx.cancellationSignal,
           });
           deps.metrics.snapshotBytes.add(verified.bytes, { cluster: target.name, direction: 'restore' });
           return { bytes: verified.bytes, unsealed };
         } finally {
-          clearInterval(ticker);
+          heartbeat.stop();
           // After a successful restore this token no longer exists; before it, it must go.
           await revokeToken(vault, token);
         }

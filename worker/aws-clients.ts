@@ -13,7 +13,11 @@ export interface AwsClients {
 
 export function createAwsClients(config: Pick<VsnapConfig, 'aws'>): AwsClients {
   const region = config.aws.region ? { region: config.aws.region } : {};
-  const s3 = new S3Client({ ...region, forcePathStyle: config.aws.s3ForcePathStyle });
+  const s3 = new S3Client({
+    ...region,
+    forcePathStyle: config.aws.s3ForcePathStyle,
+    ...(config.aws.s3Endpoint ? { endpoint: config.aws.s3Endpoint } : {}),
+  });
   const secretsManager = new SecretsManagerClient(region);
   return {
     s3,

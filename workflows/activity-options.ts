@@ -9,11 +9,13 @@ export const quickActivity: ActivityOptions = {
 
 /**
  * Snapshot streams can run for hours; the heartbeat timeout notices a dead worker long before
- * startToClose would, and each retry streams afresh.
+ * startToClose would, and each retry streams afresh. These activities heartbeat every second,
+ * through silent phases too (activities/progress-heartbeat.ts), so 30 s of silence means the
+ * worker is gone (a SIGKILL, a lost node): another worker takes over after 30 s, not hours.
  */
 export const streamingActivity: ActivityOptions = {
   startToCloseTimeout: '6 hours',
-  heartbeatTimeout: '60s',
+  heartbeatTimeout: '30s',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 3 },
 };
 

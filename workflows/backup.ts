@@ -17,6 +17,8 @@ export interface BackupResult {
   raftTerm: number;
   canaryValue: number;
   durationSeconds: number;
+  /** S3 requests retried by the SDK during the upload (0 on a healthy store). */
+  s3Retries: number;
   retention: RetentionResult;
 }
 
@@ -79,6 +81,7 @@ export async function backup(input: BackupInput = {}): Promise<BackupResult> {
     canaryValue: canary.value,
     // Workflow time (Date.now inside a workflow is Temporal's deterministic clock).
     durationSeconds: (Date.now() - startedAtMs) / 1000,
+    s3Retries: snapshot.s3Retries,
     retention,
   };
 }

@@ -242,6 +242,7 @@ export class MultipartUpload {
   private readonly inFlight = new Set<Promise<void>>();
   private failure: Error | undefined;
   private nextPartNumber = 1;
+  private retried = 0;
 
   constructor(
     private readonly s3: S3Client,
@@ -271,6 +272,7 @@ export class MultipartUpload {
     const upload = this.s3
       .send(command, { abortSignal: signal })
       .then((res) => {
+        this.countRetries(res);
         this.parts.push({ PartNumber: partNumber, ETag: res.ETag });
       })
       .catch((err: unknown) => {
@@ -283,6 +285,15 @@ export class MultipartUpload {
     this.inFlight.add(upload);
   }
 
+  /** Requests of this upload the SDK retried before they succeeded. */
+  get retries(): number {
+    return this.retried;
+  }
+
+  private countRetries(res: { $metadata: { attempts?: number } }): void {
+    this.retried += Math.max(0, (res.$metadata.attempts ?? 1) - 1);
+  }
+
   private throwIfFailed(): void {
     if (this.failure) throw this.failure;
   }
@@ -291,7 +302,7 @@ export class MultipartUpload {
     await Promise.all(this.inFlight);
     this.throwIfFailed();
     this.parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
-    await this.s3.send(
+    const res = await this.s3.send(
       new CompleteMultipartUploadCommand({
         Bucket: this.bucket,
         Key: this.key,
@@ -299,6 +310,7 @@ export class MultipartUpload {
         MultipartUpload: { Parts: this.parts },
       }),
     );
+    this.countRetries(res);
   }
 
   /** Best effort: waits for parts in flight, then aborts so no incomplete upload accumulates. */

@@ -46,7 +46,7 @@ export async function startFaultProxy(target: string, faults: Faults): Promise<F
     const isSnapshot = req.method === 'GET' && req.url === '/v1/sys/storage/raft/snapshot';
     const truncate = faults.truncateSnapshotAt !== undefined && isSnapshot;
     const throttle = isSnapshot ? faults.throttleSnapshotBytesPerSecond : undefined;
-    if (truncate) counts.snapshotRequests++;
+    if (isSnapshot) counts.snapshotRequests++;
     const forward = () => {
       const out = http.request(
         { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },

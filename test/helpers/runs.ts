@@ -43,3 +43,20 @@ export async function waitForProgress<P>(
   }
   throw new Error(`${handle.workflowId}: progress condition not reached within ${timeoutMs / 1000}s`);
 }
+
+/** The highest attempt of each activity type in a run's history (1 = never retried). */
+export async function activityAttempts(handle: WorkflowHandle): Promise<Record<string, number>> {
+  const history = await handle.fetchHistory();
+  const typeOf = new Map<string, string>();
+  const attempts: Record<string, number> = {};
+  for (const event of history.events ?? []) {
+    const scheduled = event.activityTaskScheduledEventAttributes;
+    if (scheduled) typeOf.set(String(event.eventId), scheduled.activityType?.name ?? '?');
+    const started = event.activityTaskStartedEventAttributes;
+    if (started) {
+      const type = typeOf.get(String(started.scheduledEventId)) ?? '?';
+      attempts[type] = Math.max(attempts[type] ?? 0, started.attempt ?? 1);
+    }
+  }
+  return attempts;
+}

@@ -29,7 +29,14 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
   throw new Error(`scratch OpenBao: ${what} did not happen within ${timeoutMs / 1000}s`);
 }
 
-function startNode(dir: string, name: string, port: number, joinAddress?: string, staticKeyFile?: string): ScratchNode {
+function startNode(
+  dir: string,
+  name: string,
+  port: number,
+  joinAddress?: string,
+  staticKeyFile?: string,
+  apiAddress?: string,
+): ScratchNode {
   const data = join(dir, name);
   const address = `http://127.0.0.1:${port}`;
   const retryJoin = joinAddress ? `  retry_join {\n    leader_api_addr = "${joinAddress}"\n  }\n` : '';
@@ -42,7 +49,7 @@ function startNode(dir: string, name: string, port: number, joinAddress?: string
       `listener "tcp" {\n  address = "127.0.0.1:${port}"\n  cluster_address = "127.0.0.1:${port + 1}"\n  tls_disable = true\n` +
       `  disable_unauthed_generate_root_endpoints = false\n}\n` +
       seal +
-      `api_addr = "${address}"\ncluster_addr = "http://127.0.0.1:${port + 1}"\nlog_level = "error"\n`,
+      `api_addr = "${apiAddress ?? address}"\ncluster_addr = "http://127.0.0.1:${port + 1}"\nlog_level = "error"\n`,
   );
   mkdirSync(data, { recursive: true });
   const child = spawn(bao, ['server', `-config=${join(dir, `${name}.hcl`)}`], { stdio: 'ignore', detached: true });
@@ -65,10 +72,14 @@ export async function startScratchCluster(options: {
   unsealed?: boolean;
   /** A 32-byte key file: OpenBao's static auto-unseal seal (shared key = shared KMS key). */
   staticKeyFile?: string;
+  /** The address node i advertises (sys/leader's leader_address), e.g. a proxy in front of it. */
+  apiAddress?: (node: number) => string;
 }): Promise<ScratchCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'vsnap-scratch-bao-'));
   const size = options.size ?? 1;
-  const nodes: ScratchNode[] = [startNode(dir, 'n0', options.basePort, undefined, options.staticKeyFile)];
+  const nodes: ScratchNode[] = [
+    startNode(dir, 'n0', options.basePort, undefined, options.staticKeyFile, options.apiAddress?.(0)),
+  ];
   const stop = async () => {
     for (const n of nodes) n.process.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 200));
@@ -99,7 +110,7 @@ export async function startScratchCluster(options: {
       token: init.root_token,
     });
     for (let i = 1; i < size; i++) {
-      const node = startNode(dir, `n${i}`, options.basePort + 2 * i, first.address);
+      const node = startNode(dir, `n${i}`, options.basePort + 2 * i, first.address, undefined, options.apiAddress?.(i));
       nodes.push(node);
       await until(`${node.address} listening`, async () => (await node.vault.health(), true));
       // A joining Shamir node unseals with the leader's keys once retry_join has reached it.

@@ -2,59 +2,29 @@
 // Prometheus endpoint with vsnap's metrics after a backup, SIGTERM ending in exit 0, and a
 // SIGTERM in the middle of an upload that a second worker then completes.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import type { backup } from '../../workflows/backup';
 import { connectTemporal } from '../../client/connection';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
 import { waitForProgress } from '../helpers/runs';
-import { isolatedCluster, repoRoot, s3Client, stackConfig, stackEnv } from '../helpers/stack';
-
-function startWorkerProcess(env: NodeJS.ProcessEnv): {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number>;
-} {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'worker', 'main.ts')], {
-    cwd: repoRoot,
-    env: { ...process.env, ...stackEnv, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
-  return { child, output: () => output, exited };
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${what} did not happen within ${timeoutMs / 1000}s`);
-}
+import { isolatedCluster, s3Client, stackConfig, stackEnv } from '../helpers/stack';
+import { startWorkerProcess, until, writeWorkflowBundle } from '../helpers/worker-process';
 
 describe('the worker process', () => {
   const running: ChildProcess[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'vsnap-worker-process-'));
-  const bundlePath = join(dir, 'workflow-bundle.js');
+  let bundlePath = '';
   let slowVault: FaultProxy;
 
   before(async () => {
     // As the image does: workflows bundled once, ahead of time, with the failure converter.
-    const bundle = await bundleWorkflowCode({
-      workflowsPath: require.resolve('../../workflows'),
-      failureConverterPath: require.resolve('../../worker/encryption/failure-converter'),
-    });
-    writeFileSync(bundlePath, bundle.code);
+    bundlePath = await writeWorkflowBundle(dir);
     slowVault = await startFaultProxy(stackEnv.VSNAP_PROD_ADDR, { throttleSnapshotBytesPerSecond: 4 * 1024 });
   });
   after(async () => {
