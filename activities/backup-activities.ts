@@ -9,6 +9,7 @@ import { withFailureMapping } from './failures';
 import { startHeartbeat } from './progress-heartbeat';
 import { type RetentionPolicy, selectExpiredSnapshots } from './retention';
 import { MANIFEST_FORMAT, type CanaryRecord, type SnapshotManifest } from './storage/manifest';
+import { assertKmsKeyUsable } from './storage/kms-key-check';
 import { PartAssembler } from './storage/part-assembler';
 import { snapshotKeyFor } from './storage/snapshot-keys';
 import { resolveActiveNode } from './vault/active-node';
@@ -61,11 +62,12 @@ export function createBackupActivities(deps: ActivityDeps) {
   }
 
   return {
-    /** Checks everything that can be checked without a side effect: cluster, bucket, Vault state. */
+    /** Checks everything that can be checked without a side effect: cluster, bucket, KMS key, Vault state. */
     async planBackup(input: { cluster?: string }): Promise<BackupPlan> {
       return withFailureMapping(async () => {
         const cluster = clusterOrFail(deps, input.cluster);
         await deps.store.assertBucketExists(cluster.storage.bucket);
+        if (cluster.storage.kmsKeyId) await assertKmsKeyUsable(deps.kms, cluster.storage.kmsKeyId);
         await resolveActiveNode(vaultFor(cluster));
         return {
           cluster: cluster.name,

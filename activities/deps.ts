@@ -1,6 +1,7 @@
 // What the activities need from the outside world. Built once by the worker (or by a test,
 // pointed at the local stack) and handed to createActivities: no module-level singletons.
 import { readFileSync } from 'node:fs';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Logger } from 'pino';
 import { ApplicationFailure } from '@temporalio/common';
@@ -14,6 +15,7 @@ export interface ActivityDeps {
   config: Pick<VsnapConfig, 'clusters' | 'partSizeBytes' | 'uploadConcurrency'>;
   store: SnapshotStore;
   secretsManager: SecretsManagerClient;
+  kms: KMSClient;
   logger: Logger;
   /** Where credentials named by env-var in the config are read from (process.env in production). */
   env: NodeJS.ProcessEnv;

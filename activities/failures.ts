@@ -6,6 +6,7 @@ import { ArchiveInvalidError } from './archive/snapshot-archive';
 import { ChecksumMismatchError } from './archive/verified-snapshot-stream';
 import { KeySharesUnavailableError } from './keys/key-shares';
 import { BucketNotFoundError } from './storage/snapshot-store';
+import { KmsKeyUnusableError } from './storage/kms-key-check';
 import { KeySharesRejectedError } from './vault/generate-root';
 import { VaultUnavailableError } from './vault/active-node';
 import { VaultRequestError } from './vault/vault-errors';
@@ -38,6 +39,7 @@ export function toActivityFailure(err: unknown, options: FailureOptions = {}): u
   if (err instanceof KeySharesRejectedError) return failure(FailureType.KeySharesRejected, err.message);
   if (err instanceof KeySharesUnavailableError) return failure(FailureType.KeySharesUnavailable, err.message);
   if (err instanceof BucketNotFoundError) return failure(FailureType.BucketNotFound, err.message);
+  if (err instanceof KmsKeyUnusableError) return failure(FailureType.KmsKeyUnusable, err.message);
   if (err instanceof ArchiveInvalidError)
     return failure(FailureType.ArchiveInvalid, err.message, !options.archiveRetryable);
   if (err instanceof Error) {

@@ -35,6 +35,7 @@ export async function createVsnapWorker(options: CreateWorkerOptions): Promise<V
     config,
     store: new SnapshotStore(aws.s3),
     secretsManager: aws.secretsManager,
+    kms: aws.kms,
     logger,
     env: options.env ?? process.env,
     metrics: createVsnapMetrics(Runtime.instance().metricMeter),

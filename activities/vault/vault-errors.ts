@@ -30,7 +30,10 @@ export function toVaultRequestError(operation: string, address: string, err: unk
   const errors = Array.isArray(body?.errors) ? body.errors.filter((x): x is string => typeof x === 'string') : [];
   if (status === undefined && errors.length === 0) {
     // A transport failure: the code (ECONNREFUSED, ETIMEDOUT) is what an operator needs.
-    errors.push(e.code ?? e.message ?? 'unknown transport error');
+    errors.push(
+      `${e.code ?? e.message ?? 'unknown transport error'} (cannot reach Vault: check the cluster's "address" ` +
+        'and that the worker can reach it)',
+    );
   }
   return new VaultRequestError(operation, address, status, errors);
 }

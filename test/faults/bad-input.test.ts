@@ -1,0 +1,103 @@
+// Fault 6: bad input. Each case must fail with an error that names the field and the fix, and
+// leave nothing behind: no object, no open upload, no canary written. The cases the other
+// suites already cover are listed in README "Reliability" (wrong AppRole credentials, missing
+// bucket and sealed Vault in backup.test.ts; unknown target, missing or malformed key, missing
+// key shares and another cluster's snapshot without force in restore.test.ts; invalid cron in
+// schedule-cli.test.ts; bad config values in config.test.ts).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { VaultHttp } from '../../activities/vault/vault-http';
+import type { backup } from '../../workflows/backup';
+import { FailureType } from '../../workflows/names';
+import { bucket, s3 } from '../helpers/bucket';
+import { failureOf, start } from '../helpers/runs';
+import { baoInit, isolatedCluster, stackEnv, startTestWorker, type TestWorker } from '../helpers/stack';
+
+const prod = new VaultHttp({ address: stackEnv.VSNAP_PROD_ADDR });
+
+async function canaryVersion(): Promise<number> {
+  const res = await prod.request<{ data: { current_version: number } }>('canary metadata', {
+    method: 'GET',
+    path: '/secret/metadata/check_timestamp',
+    token: baoInit('prod').rootToken,
+  });
+  return res.data.current_version;
+}
+
+describe('bad input is refused with the fix named, and nothing is left behind', () => {
+  let worker: TestWorker;
+  const unreachable = isolatedCluster('unreachable', { address: 'http://127.0.0.1:1' });
+  const noKey = isolatedCluster('kms-missing');
+
+  before(async () => {
+    noKey.storage.kmsKeyId = '00000000-0000-0000-0000-000000000000';
+    worker = await startTestWorker({ clusters: [unreachable, noKey, isolatedCluster('prod')] });
+  });
+  after(async () => {
+    await worker?.stop();
+  });
+
+  /** `canaryBefore` undefined: the cluster's Vault is not prod, so there is no canary to watch. */
+  async function assertNothingWritten(prefix: string, canaryBefore?: number): Promise<void> {
+    const objects = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/` }));
+    assert.equal(objects.KeyCount ?? 0, 0, `objects under ${prefix}`);
+    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `${prefix}/` }));
+    assert.deepEqual(uploads.Uploads ?? [], []);
+    if (canaryBefore !== undefined) assert.equal(await canaryVersion(), canaryBefore, 'no canary was written');
+  }
+
+  const cases: Array<{
+    name: string;
+    input: Parameters<typeof backup>[0];
+    type: string;
+    message: RegExp;
+    prefix?: string;
+  }> = [
+    {
+      name: 'an unknown cluster',
+      input: { cluster: 'nope' },
+      type: FailureType.UnknownCluster,
+      message: /unknown cluster "nope"; this worker is configured for: unreachable, kms-missing/,
+    },
+    {
+      name: 'a negative retention',
+      input: { cluster: 'prod', keep: -1 },
+      type: FailureType.InvalidInput,
+      message: /"keep"/,
+    },
+    {
+      // moto enforces neither IAM nor key state, so this is the KMS failure it can produce;
+      // AccessDenied, Disabled and pending deletion map to the same error (kms-key-check.ts).
+      name: 'a KMS key the worker cannot use (here: one that does not exist)',
+      input: { cluster: 'kms-missing' },
+      type: FailureType.KmsKeyUnusable,
+      message:
+        /storage\.kmsKeyId "00000000-0000-0000-0000-000000000000" cannot encrypt.*NotFoundException.*kms:GenerateDataKey/,
+      prefix: noKey.storage.prefix,
+    },
+  ];
+  for (const c of cases) {
+    test(`${c.name}: ${c.type}`, async () => {
+      const canaryBefore = await canaryVersion();
+      const failure = await failureOf(await start<typeof backup>(worker, 'backup', c.input));
+      assert.equal(failure.type, c.type);
+      assert.match(failure.message, c.message);
+      if (c.prefix) await assertNothingWritten(c.prefix, canaryBefore);
+      else assert.equal(await canaryVersion(), canaryBefore, 'no canary was written');
+    });
+  }
+
+  test('an unreachable Vault: retried, then a failure that names the address to check', async () => {
+    const handle = await start<typeof backup>(worker, 'backup', { cluster: 'unreachable' });
+    const err = await handle.result().then(
+      () => assert.fail('should fail'),
+      (e: unknown) => e as Error,
+    );
+    let text = '';
+    for (let e: unknown = err; e instanceof Error; e = e.cause) text += `${e.message}\n`;
+    assert.match(text, /ECONNREFUSED \(cannot reach Vault: check the cluster's "address"/);
+    assert.match(text, /127\.0\.0\.1:1/);
+    await assertNothingWritten(unreachable.storage.prefix);
+  });
+});
