@@ -3,7 +3,10 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.tools/', '.stack/', 'dist/', 'bin/', 'eslint.config.mjs'] },
+  // bin/ and scripts/*.js are plain CommonJS entry points that run without tsx.
+  {
+    ignores: ['node_modules/', '.tools/', '.stack/', '.scratch/', 'dist/', 'bin/', 'scripts/*.js', 'eslint.config.mjs'],
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

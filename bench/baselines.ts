@@ -48,7 +48,7 @@ export class Baselines {
         AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY,
         AWS_DEFAULT_REGION: env.AWS_REGION,
       },
-      common: ['--endpoint-url', env.AWS_ENDPOINT_URL, '--only-show-errors'],
+      common: ['--endpoint-url', this.ctx.s3Endpoint, '--only-show-errors'],
     };
   }
 
@@ -74,8 +74,7 @@ export class Baselines {
           Bucket: this.ctx.bucket,
           Key: `${this.ctx.prefix}/raw/empty.snap`,
           Body: body,
-          ServerSideEncryption: 'aws:kms',
-          SSEKMSKeyId: this.ctx.kmsKeyId,
+          ...(this.ctx.kmsKeyId ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: this.ctx.kmsKeyId } : {}),
         }),
       );
     });
@@ -92,7 +91,7 @@ export class Baselines {
         VAULT_TOKEN: this.ctx.prodRootToken,
       }),
     );
-    const sse = ['--sse', 'aws:kms', '--sse-kms-key-id', this.ctx.kmsKeyId];
+    const sse = this.ctx.kmsKeyId ? ['--sse', 'aws:kms', '--sse-kms-key-id', this.ctx.kmsKeyId] : [];
     const uploadSeconds = await timed(() =>
       runCommand(this.ctx.aws, ['s3', 'cp', file, s3Url, ...sse, ...aws.common], aws.env),
     );

@@ -17,7 +17,11 @@ export interface BenchContext {
   prodKeys: { keys: string[]; threshold: number };
   drillRootToken: string;
   bucket: string;
-  kmsKeyId: string;
+  /** Undefined when the S3 store has no SSE-KMS (SeaweedFS): then nothing is encrypted by KMS. */
+  kmsKeyId: string | undefined;
+  /** The S3 store measured: moto (the stack's), or SeaweedFS under scripts/with-seaweedfs.sh. */
+  s3Store: 'moto' | 'seaweedfs';
+  s3Endpoint: string;
   /** The worker config file the bench's worker runs with. */
   configFile: string;
   /** S3 prefix of everything the bench writes; deleted at the end. */
@@ -54,6 +58,9 @@ export function loadBenchContext(): BenchContext {
     throw new Error('the bench expects the stack with Shamir seals: "npm run stack:down && npm run stack:up"');
   }
   const prefix = 'bench';
+  // scripts/with-seaweedfs.sh points S3 (only) at SeaweedFS, which has no SSE-KMS.
+  const s3Store = process.env.VSNAP_TEST_S3 === 'seaweedfs' ? 'seaweedfs' : 'moto';
+  const kmsKeyId = s3Store === 'moto' ? env.VSNAP_KMS_KEY_ID : undefined;
   const stackConfig = JSON.parse(readFileSync(env.VSNAP_CONFIG, 'utf8')) as { clusters: ClusterConfig[] };
   const prodCluster = stackConfig.clusters.find((c) => c.name === 'prod')!;
   const drillCluster = stackConfig.clusters.find((c) => c.name === 'drill')!;
@@ -61,7 +68,7 @@ export function loadBenchContext(): BenchContext {
     {
       ...prodCluster,
       name: 'bench',
-      storage: { ...prodCluster.storage, prefix: `${prefix}/vsnap` },
+      storage: { bucket: prodCluster.storage.bucket, prefix: `${prefix}/vsnap`, ...(kmsKeyId ? { kmsKeyId } : {}) },
       retention: { keep: 2 },
       protected: false,
     },
@@ -77,7 +84,9 @@ export function loadBenchContext(): BenchContext {
     prodKeys: { keys: prod.keys, threshold: prod.threshold },
     drillRootToken: init('drill').rootToken,
     bucket: env.VSNAP_BUCKET,
-    kmsKeyId: env.VSNAP_KMS_KEY_ID,
+    kmsKeyId,
+    s3Store,
+    s3Endpoint: process.env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL,
     configFile,
     prefix,
   };

@@ -204,6 +204,7 @@ async function main(): Promise<void> {
       dataMiB: options.sizeMiB,
       snapshotBytes,
       blobBytes: BLOB_BYTES,
+      s3Store: ctx.s3Store,
       rounds: options.rounds,
       samples,
       memory,

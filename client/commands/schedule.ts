@@ -215,6 +215,7 @@ async function listSchedules(client: Client, json: boolean): Promise<number> {
       kind: action?.workflowType ?? '-',
       cluster: input.cluster ?? '-',
       cron: typeof action?.memo?.vsnapCron === 'string' ? action.memo.vsnapCron : '-',
+      every: typeof action?.memo?.vsnapEvery === 'string' ? action.memo.vsnapEvery : '-',
       paused: d.state.paused,
       nextRun: d.info.nextActionTimes[0]?.toISOString() ?? '-',
       lastRun: d.info.recentActions.at(-1)?.takenAt.toISOString() ?? '-',
@@ -226,11 +227,11 @@ async function listSchedules(client: Client, json: boolean): Promise<number> {
     return ExitCode.ok;
   }
   console.log(
-    `${'ID'.padEnd(24)} ${'KIND'.padEnd(7)} ${'CLUSTER'.padEnd(10)} ${'PAUSED'.padEnd(7)} ${'NEXT RUN'.padEnd(25)} CRON`,
+    `${'ID'.padEnd(24)} ${'KIND'.padEnd(7)} ${'CLUSTER'.padEnd(10)} ${'PAUSED'.padEnd(7)} ${'NEXT RUN'.padEnd(25)} CRON / EVERY`,
   );
   for (const r of rows) {
     console.log(
-      `${r.id.padEnd(24)} ${r.kind.padEnd(7)} ${r.cluster.padEnd(10)} ${String(r.paused).padEnd(7)} ${r.nextRun.padEnd(25)} ${r.cron}`,
+      `${r.id.padEnd(24)} ${r.kind.padEnd(7)} ${r.cluster.padEnd(10)} ${String(r.paused).padEnd(7)} ${r.nextRun.padEnd(25)} ${r.every === '-' ? r.cron : `every ${r.every}`}`,
     );
   }
   return ExitCode.ok;

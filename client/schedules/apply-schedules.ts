@@ -11,7 +11,7 @@ import {
   type Workflow,
 } from '@temporalio/client';
 import { runSearchAttributes } from '../../workflows/search-attributes';
-import type { DesiredSchedule } from './schedule-file';
+import { type DesiredSchedule, rhythmOf } from './schedule-file';
 
 /** Schedule memo marking what vsnap owns (and may update or prune). */
 export const MANAGED_BY = { managedBy: 'vsnap' };
@@ -37,8 +37,11 @@ export function toScheduleOptions(
 ): ScheduleOptions<ScheduleOptionsStartWorkflowAction<Workflow>> {
   return {
     scheduleId: d.id,
-    // Cron in UTC (the schedule's default time zone), as the seed's cron job ran.
-    spec: { cronExpressions: d.cron, jitter: d.jitter },
+    // Cron in UTC (the schedule's default time zone), as the seed's cron job ran; or a fixed interval.
+    spec:
+      d.every !== undefined
+        ? { intervals: [{ every: d.every }], jitter: d.jitter }
+        : { cronExpressions: d.cron, jitter: d.jitter },
     action: {
       type: 'startWorkflow',
       workflowType: d.kind,
@@ -47,8 +50,13 @@ export function toScheduleOptions(
       workflowId: d.id,
       args: [{ cluster: d.cluster, ...d.input }],
       typedSearchAttributes: runSearchAttributes(d.kind, d.cluster),
-      // The server keeps cron as calendar specs; the memo keeps the text the file used, for `list`.
-      memo: { vsnapSchedule: d.id, vsnapSpecHash: specHash(d, taskQueue), vsnapCron: d.cron.join(' | ') },
+      // The server keeps cron as calendar specs and intervals in seconds; the memo keeps the text
+      // the file used, for `list`.
+      memo: {
+        vsnapSchedule: d.id,
+        vsnapSpecHash: specHash(d, taskQueue),
+        ...(d.every !== undefined ? { vsnapEvery: String(d.every) } : { vsnapCron: d.cron.join(' | ') }),
+      },
     },
     policies: {
       // Two snapshots of one cluster never run at once; a drill that is still restoring is not
@@ -78,7 +86,7 @@ export async function applySchedules(
     });
     if (!existing) {
       if (!options.dryRun) await client.schedule.create(wanted);
-      changes.push({ id: d.id, action: 'create', detail: `${d.kind} ${d.cluster} "${d.cron.join('", "')}"` });
+      changes.push({ id: d.id, action: 'create', detail: `${d.kind} ${d.cluster} ${rhythmOf(d)}` });
       continue;
     }
     if (existing.memo?.managedBy !== MANAGED_BY.managedBy) {
@@ -99,7 +107,7 @@ export async function applySchedules(
         state: { paused: d.paused, ...(d.note ? { note: d.note } : {}) },
       }));
     }
-    changes.push({ id: d.id, action: 'update', detail: `${d.kind} ${d.cluster} "${d.cron.join('", "')}"` });
+    changes.push({ id: d.id, action: 'update', detail: `${d.kind} ${d.cluster} ${rhythmOf(d)}` });
   }
   if (options.prune) {
     // Only schedules of this task queue: one file describes one worker fleet's schedules.

@@ -13,7 +13,10 @@ export interface DesiredSchedule {
   id: string;
   kind: ScheduleKind;
   cluster: string;
+  /** UTC cron expressions; empty when `every` sets the rhythm instead (a file gives one or the other). */
   cron: string[];
+  /** A fixed interval (Temporal interval spec), e.g. "30m"; absent for cron schedules. */
+  every?: Duration;
   /** Random delay added to each run, so many clusters do not snapshot at the same second. */
   jitter: Duration;
   /** How late a missed run (e.g. Temporal was down) may still start. */
@@ -43,11 +46,14 @@ const DEFAULTS: Record<ScheduleKind, Pick<DesiredSchedule, 'cron' | 'jitter' | '
 
 const ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const DURATION = /^\d+(ms|s|m|h|d)$/;
+// Temporal rounds intervals to whole seconds, so `every` takes no milliseconds.
+const INTERVAL = /^(\d+)(?:s|m|h|d)$/;
 const FIELDS = [
   'id',
   'kind',
   'cluster',
   'cron',
+  'every',
   'jitter',
   'catchupWindow',
   'pauseOnFailure',
@@ -101,7 +107,13 @@ export function parseScheduleFile(file: string, text: string, knownClusters?: st
       problems.push(`${where('cluster')}: unknown cluster "${cluster}"; the config has: ${knownClusters.join(', ')}`);
     }
     const defaults = DEFAULTS[kind];
-    const cron = raw.cron === undefined ? defaults.cron : Array.isArray(raw.cron) ? raw.cron : [raw.cron];
+    const every = raw.every === undefined ? undefined : intervalOrProblem(raw.every);
+    if (typeof every === 'object') problems.push(`${where('every')}: ${every.problem}`);
+    if (raw.every !== undefined && raw.cron !== undefined) {
+      problems.push(`${where('every')}: give either "cron" or "every", not both; remove one of them`);
+    }
+    const givenCron = raw.cron === undefined ? defaults.cron : Array.isArray(raw.cron) ? raw.cron : [raw.cron];
+    const cron = raw.every === undefined ? givenCron : [];
     for (const c of cron) {
       const problem = typeof c === 'string' ? cronProblem(c) : `cron must be a string, got ${JSON.stringify(c)}`;
       if (problem) problems.push(`${where('cron')}: invalid cron ${problem}`);
@@ -135,6 +147,7 @@ export function parseScheduleFile(file: string, text: string, knownClusters?: st
       kind,
       cluster: String(cluster),
       cron: cron as string[],
+      ...(typeof every === 'string' ? { every } : {}),
       jitter: duration('jitter'),
       catchupWindow: duration('catchupWindow'),
       pauseOnFailure: bool('pauseOnFailure', defaults.pauseOnFailure),
@@ -145,4 +158,21 @@ export function parseScheduleFile(file: string, text: string, knownClusters?: st
   });
   if (problems.length > 0) throw new ScheduleFileError(file, problems);
   return schedules;
+}
+
+/** The `every` of a schedule file, or the problem with it. */
+function intervalOrProblem(value: unknown): Duration | { problem: string } {
+  const m = typeof value === 'string' ? INTERVAL.exec(value) : null;
+  if (!m) {
+    return {
+      problem: `"every" must be a duration like 30s, 5m or 1h (whole seconds, at least 1s), got ${JSON.stringify(value)}`,
+    };
+  }
+  if (Number(m[1]) === 0) return { problem: `"every" must be at least 1s, got "${m[0]}"` };
+  return value as Duration;
+}
+
+/** How a schedule's rhythm reads in `apply` and `list` output: the cron text or "every 30m". */
+export function rhythmOf(d: Pick<DesiredSchedule, 'cron' | 'every'>): string {
+  return d.every !== undefined ? `every ${d.every}` : d.cron.map((c) => `"${c}"`).join(', ');
 }

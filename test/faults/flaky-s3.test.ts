@@ -47,7 +47,11 @@ describe('a flaky S3 between the worker and the bucket', () => {
     backedUp = result;
     assert.ok(result.size > 20 * 2 ** 20, `expected a multi-part snapshot, got ${result.size} bytes`);
     for (const [fault, count] of Object.entries(flaky.faults)) {
-      if (fault !== 'cutDownload') assert.ok(count > 0, `the proxy injected no ${fault}: ${flaky.requests} requests, ${JSON.stringify(flaky.faults)}`);
+      if (fault !== 'cutDownload')
+        assert.ok(
+          count > 0,
+          `the proxy injected no ${fault}: ${flaky.requests} requests, ${JSON.stringify(flaky.faults)}`,
+        );
     }
     // Retried by the SDK (counted in the activity's result) or by Temporal (a later attempt): either is in history.
     const attempts = await activityAttempts(handle);

@@ -67,8 +67,24 @@ export function findLeakedSecrets(text: string): string[] {
   );
 }
 
+/**
+ * Whether S3 is SeaweedFS (scripts/with-seaweedfs.sh) rather than moto. The SDK routes S3 alone
+ * there through AWS_ENDPOINT_URL_S3, so the worker and s3Client() share it. SeaweedFS has no
+ * SSE-KMS (it answers 500), so clusters store without storage.kmsKeyId there.
+ */
+const s3IsSeaweedFs = process.env.VSNAP_TEST_S3 === 'seaweedfs';
+
+/** A cluster config as the test S3 store can serve it. */
+function forTestStore(cluster: ClusterConfig): ClusterConfig {
+  if (!s3IsSeaweedFs || cluster.storage.kmsKeyId === undefined) return cluster;
+  const storage = { ...cluster.storage };
+  delete storage.kmsKeyId;
+  return { ...cluster, storage };
+}
+
 export function stackConfig(): VsnapConfig {
-  return loadConfig({ ...process.env, ...stackEnv });
+  const config = loadConfig({ ...process.env, ...stackEnv });
+  return { ...config, clusters: config.clusters.map(forTestStore) };
 }
 
 export function prodCluster(config: VsnapConfig = stackConfig()): ClusterConfig {
@@ -86,6 +102,7 @@ export function isolatedCluster(name: string, changes: Partial<ClusterConfig> = 
   };
 }
 
+/** The S3 client the tests inspect the bucket with; its endpoint comes from the same env as the worker's. */
 export function s3Client(): S3Client {
   return new S3Client({ forcePathStyle: true });
 }
@@ -101,15 +118,16 @@ export interface TestWorker {
 
 /** Starts a real vsnap worker (same code as production) for the given clusters. */
 export async function startTestWorker(
-  options: { clusters?: ClusterConfig[]; env?: NodeJS.ProcessEnv; partSizeBytes?: number } = {},
+  options: { clusters?: ClusterConfig[]; env?: NodeJS.ProcessEnv; partSizeBytes?: number; s3Endpoint?: string } = {},
 ): Promise<TestWorker> {
   const base = stackConfig();
   const taskQueue = `test-${randomUUID()}`;
   const config: VsnapConfig = {
     ...base,
     temporal: { ...base.temporal, taskQueue },
-    clusters: options.clusters ?? base.clusters,
+    clusters: (options.clusters ?? base.clusters).map(forTestStore),
     ...(options.partSizeBytes ? { partSizeBytes: options.partSizeBytes } : {}),
+    ...(options.s3Endpoint ? { aws: { ...base.aws, s3Endpoint: options.s3Endpoint } } : {}),
   };
   const logs: string[] = [];
   const sink = new Writable({
