@@ -11,7 +11,7 @@ import type { RestoreCheck, RestorePlan, RestorePlanRequest, VerificationRecord 
 import { VerifiedSnapshotStream } from './archive/verified-snapshot-stream';
 import { type ActivityDeps, clusterOrFail, vaultFor } from './deps';
 import { failure, withFailureMapping } from './failures';
-import { startHeartbeat } from './progress-heartbeat';
+import { type Heartbeat, startHeartbeat } from './progress-heartbeat';
 import { type KeyShares, loadKeyShares } from './keys/key-shares';
 import { snapshotTimeOf, verificationKeyFor } from './storage/snapshot-keys';
 import { cancelGenerateRoot } from './vault/generate-root';
@@ -42,6 +42,16 @@ export function createRestoreActivities(deps: ActivityDeps) {
     if (target.name === source.name) return [own];
     const sources = shareSet(source, `${source.name}'s key shares (restored keyring)`);
     return when === 'before' ? [own, sources] : [sources, own];
+  }
+
+  /** The planned object from S3 and the checks it must pass on its way (SHA-256, size, archive). */
+  async function openVerified(plan: RestorePlan, heartbeat: Heartbeat, signal: AbortSignal) {
+    const { body } = await deps.store.openSnapshot(plan.bucket, plan.key, signal);
+    const verified = new VerifiedSnapshotStream(
+      { key: plan.key, sha256: plan.manifest.sha256, size: plan.manifest.size },
+      (bytes) => heartbeat.progress(bytes),
+    );
+    return { body, verified };
   }
 
   return {
@@ -135,11 +145,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
         const ctx = Context.current();
         const heartbeat = startHeartbeat('fetch');
         try {
-          const { body } = await deps.store.openSnapshot(plan.bucket, plan.key, ctx.cancellationSignal);
-          const verified = new VerifiedSnapshotStream(
-            { key: plan.key, sha256: plan.manifest.sha256, size: plan.manifest.size },
-            (bytes) => heartbeat.progress(bytes),
-          );
+          const { body, verified } = await openVerified(plan, heartbeat, ctx.cancellationSignal);
           const sink = new Writable({ write: (_chunk, _enc, done) => done() });
           await pipeline(body, verified, sink, { signal: ctx.cancellationSignal });
           return { bytes: verified.bytes, raftIndex: verified.facts?.raftIndex ?? 0 };
@@ -164,11 +170,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
         // Heartbeats go on while Vault applies the snapshot too, so a cancellation arrives mid-request.
         const heartbeat = startHeartbeat('restore');
         try {
-          const { body } = await deps.store.openSnapshot(plan.bucket, plan.key, ctx.cancellationSignal);
-          const verified = new VerifiedSnapshotStream(
-            { key: plan.key, sha256: plan.manifest.sha256, size: plan.manifest.size },
-            (bytes) => heartbeat.progress(bytes),
-          );
+          const { body, verified } = await openVerified(plan, heartbeat, ctx.cancellationSignal);
           body.on('error', (err) => verified.destroy(err));
           await vault.restoreSnapshot(token, body.pipe(verified), plan.force, ctx.cancellationSignal);
           const sourceShares = shareSetsFor(target, source, 'after');

@@ -29,7 +29,8 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-function statusField(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+/** A memory figure of a process from /proc/PID/status, MiB (VmRSS now, VmHWM the peak). */
+export function procStatusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!match) throw new Error(`/proc/${pid}/status has no ${field}`);
   return Number(match[1]) / 1024;
@@ -71,9 +72,9 @@ export async function startWorkerProcess(ctx: BenchContext, logFile: string): Pr
   const pid = child.pid!;
   return {
     child,
-    rssMiB: () => statusField(pid, 'VmRSS'),
+    rssMiB: () => procStatusMiB(pid, 'VmRSS'),
     resetPeak: () => writeFileSync(`/proc/${pid}/clear_refs`, '5'),
-    peakRssMiB: () => statusField(pid, 'VmHWM'),
+    peakRssMiB: () => procStatusMiB(pid, 'VmHWM'),
     async stop() {
       child.kill('SIGTERM');
       const code = await exited;

@@ -1,9 +1,10 @@
 // The worker as a separate process, as Kubernetes runs it: for tests that signal or kill it,
 // or read its memory.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { procStatusMiB } from '../../bench/worker-process';
 import { repoRoot, stackEnv } from './stack';
 
 export interface WorkerProcess {
@@ -41,9 +42,7 @@ export function workerStarted(w: WorkerProcess): Promise<void> {
 
 /** Resident memory of a process now, MiB (VmRSS). */
 export function rssMiB(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!match) throw new Error(`/proc/${pid}/status has no VmRSS`);
-  return Number(match[1]) / 1024;
+  return procStatusMiB(pid, 'VmRSS');
 }
 
 /**
