@@ -62,13 +62,17 @@ export function createBackupActivities(deps: ActivityDeps) {
   }
 
   return {
-    /** Checks everything that can be checked without a side effect: cluster, bucket, KMS key, Vault state. */
+    /**
+     * Checks everything that can be checked before the canary is written: cluster, bucket, KMS
+     * key, Vault state and the Vault credentials (a login whose token is revoked at once).
+     */
     async planBackup(input: { cluster?: string }): Promise<BackupPlan> {
       return withFailureMapping(async () => {
         const cluster = clusterOrFail(deps, input.cluster);
         await deps.store.assertBucketExists(cluster.storage.bucket);
         if (cluster.storage.kmsKeyId) await assertKmsKeyUsable(deps.kms, cluster.storage.kmsKeyId);
         await resolveActiveNode(vaultFor(cluster));
+        await withVaultSession(cluster, () => Promise.resolve());
         return {
           cluster: cluster.name,
           address: cluster.address,
@@ -139,7 +143,13 @@ export function createBackupActivities(deps: ActivityDeps) {
             if (stale > 0) log.info({ aborted: stale }, 'aborted multipart upload left by an earlier attempt');
 
             return await withVaultSession(cluster, async (session) => {
-              const active = await resolveActiveNode(vaultFor(cluster));
+              // A retry after the leader died lands here: wait for the election, never stream
+              // from a node that has not itself confirmed it is active.
+              const active = await resolveActiveNode(vaultFor(cluster), {
+                onWaiting: () => heartbeat.phase('wait-for-leader'),
+              });
+              heartbeat.phase('upload');
+              log.info({ activeAddress: active.vault.address }, 'streaming the snapshot from the active node');
               const concurrency = deps.config.uploadConcurrency;
               const upload = await deps.store.startUpload({
                 bucket,

@@ -128,11 +128,11 @@ export async function runRestore(kind: 'restore' | 'verify', options: RestoreOpt
   }
 
   try {
-    await timed('restore', () => streaming.restoreSnapshot(plan));
+    const restored = await timed('restore', () => streaming.restoreSnapshot(plan));
     progress.bytes += fetched.bytes;
     const checks = await timed('check', () => quick.checkRestoredCluster({ plan, maxAgeDays: options.maxAgeDays }));
     progress.step = 'done';
-    return report(checks);
+    return { ...report(checks), unsealedWithKeyShares: restored.unsealed };
   } catch (err) {
     progress.step = 'failed';
     // Runs even when the workflow is being cancelled: no generate-root attempt left open.

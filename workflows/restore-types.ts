@@ -51,6 +51,11 @@ export interface RestoreReport {
   passed: boolean;
   checks: RestoreCheck[];
   steps: StepTiming[];
+  /**
+   * After the restore, vsnap unsealed the target with the source's key shares (a Shamir seal on
+   * another keyring). False when the target's own seal (auto-unseal) brought it back.
+   */
+  unsealedWithKeyShares?: boolean;
 }
 
 /** Stored next to a snapshot's manifest by a drill. */

@@ -1,6 +1,9 @@
 // Snapshots must come from the active node: a standby answers the snapshot endpoint with an
-// incomplete snapshot. So every snapshot call first resolves the leader with sys/leader.
-import { VaultHttp } from './vault-http';
+// incomplete snapshot. Which node is active is asked of the configured node (sys/leader) and
+// then confirmed by asking the named node itself (sys/health): during an election a standby
+// keeps naming the old leader, dead or stepped down, until the new one writes its lock entry,
+// which takes 5-10 s or more with Raft's default timeouts.
+import { VaultHttp, type VaultHealth } from './vault-http';
 
 export class VaultUnavailableError extends Error {
   constructor(
@@ -12,6 +15,14 @@ export class VaultUnavailableError extends Error {
   }
 }
 
+/** No live active node within the wait: retryable, the election may still finish. */
+export class NoActiveNodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NoActiveNodeError';
+  }
+}
+
 export interface ActiveNode {
   vault: VaultHttp;
   version?: string;
@@ -19,24 +30,64 @@ export interface ActiveNode {
   clusterId?: string;
 }
 
-/** Checks the configured node is usable and returns a client for the active node. */
-export async function resolveActiveNode(configured: VaultHttp, caCert?: string): Promise<ActiveNode> {
-  const health = await configured.health();
+export interface LeaderWait {
+  /** How long to wait for an election to settle before failing (retryably). */
+  timeoutMs?: number;
+  pollMs?: number;
+  /** Called on each poll while no active node is confirmed, e.g. to say so in a heartbeat. */
+  onWaiting?: (why: string) => void;
+}
+
+const DEFAULT_LEADER_WAIT_MS = 60_000;
+
+/**
+ * Checks the configured node is usable and returns a client for the active node, once that
+ * node has confirmed it is active. Waits through an election in progress.
+ */
+export async function resolveActiveNode(configured: VaultHttp, wait: LeaderWait = {}): Promise<ActiveNode> {
+  assertUsable(configured.address, await configured.health());
+  const deadline = Date.now() + (wait.timeoutMs ?? DEFAULT_LEADER_WAIT_MS);
+  for (;;) {
+    const { node, why } = await confirmedActiveNode(configured);
+    if (node) return node;
+    if (Date.now() >= deadline) {
+      throw new NoActiveNodeError(
+        `no active Vault node confirmed within ${Math.round((wait.timeoutMs ?? DEFAULT_LEADER_WAIT_MS) / 1000)}s ` +
+          `via ${configured.address}: ${why}. An election may be in progress; the step is retried`,
+      );
+    }
+    wait.onWaiting?.(why);
+    await new Promise((r) => setTimeout(r, wait.pollMs ?? 500));
+  }
+}
+
+function assertUsable(address: string, health: VaultHealth): void {
   if (!health.initialized) {
     throw new VaultUnavailableError(
-      `Vault at ${configured.address} is not initialised; run "vault operator init" first`,
+      `Vault at ${address} is not initialised; run "vault operator init" first`,
       'uninitialized',
     );
   }
   if (health.sealed) {
     throw new VaultUnavailableError(
-      `Vault at ${configured.address} is sealed; unseal it (vault operator unseal) before backing it up`,
+      `Vault at ${address} is sealed; unseal it (vault operator unseal) before backing it up`,
       'sealed',
     );
   }
-  const facts = { version: health.version, clusterName: health.cluster_name, clusterId: health.cluster_id };
+}
+
+/** The node `configured` names as leader, if that node itself says it is active and unsealed. */
+async function confirmedActiveNode(configured: VaultHttp): Promise<{ node?: ActiveNode; why: string }> {
   const leader = await configured.leader();
-  if (!leader.ha_enabled || leader.is_self || !leader.leader_address) return { vault: configured, ...facts };
-  const active = new VaultHttp({ address: leader.leader_address, ...(caCert ? { caCert } : {}) });
-  return { vault: active, ...facts };
+  let candidate: VaultHttp;
+  if (!leader.ha_enabled || leader.is_self) candidate = configured;
+  else if (leader.leader_address) candidate = configured.forNode(leader.leader_address);
+  else return { why: `${configured.address} knows no leader yet` };
+  const health = await candidate.health().catch(() => undefined);
+  if (!health) return { why: `${candidate.address}, named leader, does not answer` };
+  if (health.sealed || health.standby) return { why: `${candidate.address}, named leader, is not active` };
+  return {
+    node: { vault: candidate, version: health.version, clusterName: health.cluster_name, clusterId: health.cluster_id },
+    why: 'active',
+  };
 }

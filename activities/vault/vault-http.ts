@@ -49,6 +49,14 @@ export class VaultHttp {
     this.address = endpoint.address.replace(/\/+$/, '');
   }
 
+  /**
+   * A client for another node of the same cluster (the leader a standby names), trusting the
+   * same CA with the same timeouts: a private CA covers every node, not only the configured one.
+   */
+  forNode(address: string): VaultHttp {
+    return new VaultHttp({ ...this.endpoint, address });
+  }
+
   /** One JSON call. `operation` names it in errors ("AppRole login", "write canary"). */
   async request<T = Record<string, unknown>>(operation: string, req: VaultRequest): Promise<T> {
     const client = nodeVault({

@@ -6,24 +6,17 @@
 // schedule-cli.test.ts; bad config values in config.test.ts).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { VaultHttp } from '../../activities/vault/vault-http';
 import type { backup } from '../../workflows/backup';
+import { quickActivity } from '../../workflows/activity-options';
 import { FailureType } from '../../workflows/names';
-import { bucket, s3 } from '../helpers/bucket';
-import { failureOf, start } from '../helpers/runs';
+import { assertNothingWritten } from '../helpers/bucket';
+import { watchCanary } from '../helpers/canary';
+import { activityAttempts, failureOf, start } from '../helpers/runs';
 import { baoInit, isolatedCluster, stackEnv, startTestWorker, type TestWorker } from '../helpers/stack';
 
 const prod = new VaultHttp({ address: stackEnv.VSNAP_PROD_ADDR });
-
-async function canaryVersion(): Promise<number> {
-  const res = await prod.request<{ data: { current_version: number } }>('canary metadata', {
-    method: 'GET',
-    path: '/secret/metadata/check_timestamp',
-    token: baoInit('prod').rootToken,
-  });
-  return res.data.current_version;
-}
+const watchProdCanary = () => watchCanary(prod, baoInit('prod').rootToken);
 
 describe('bad input is refused with the fix named, and nothing is left behind', () => {
   let worker: TestWorker;
@@ -37,15 +30,6 @@ describe('bad input is refused with the fix named, and nothing is left behind', 
   after(async () => {
     await worker?.stop();
   });
-
-  /** `canaryBefore` undefined: the cluster's Vault is not prod, so there is no canary to watch. */
-  async function assertNothingWritten(prefix: string, canaryBefore?: number): Promise<void> {
-    const objects = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/` }));
-    assert.equal(objects.KeyCount ?? 0, 0, `objects under ${prefix}`);
-    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `${prefix}/` }));
-    assert.deepEqual(uploads.Uploads ?? [], []);
-    if (canaryBefore !== undefined) assert.equal(await canaryVersion(), canaryBefore, 'no canary was written');
-  }
 
   const cases: Array<{
     name: string;
@@ -79,16 +63,16 @@ describe('bad input is refused with the fix named, and nothing is left behind', 
   ];
   for (const c of cases) {
     test(`${c.name}: ${c.type}`, async () => {
-      const canaryBefore = await canaryVersion();
+      const canaryUnchanged = await watchProdCanary();
       const failure = await failureOf(await start<typeof backup>(worker, 'backup', c.input));
       assert.equal(failure.type, c.type);
       assert.match(failure.message, c.message);
-      if (c.prefix) await assertNothingWritten(c.prefix, canaryBefore);
-      else assert.equal(await canaryVersion(), canaryBefore, 'no canary was written');
+      if (c.prefix) await assertNothingWritten(c.prefix, canaryUnchanged);
+      else await canaryUnchanged();
     });
   }
 
-  test('an unreachable Vault: retried, then a failure that names the address to check', async () => {
+  test('an unreachable Vault: plan retried to its last attempt, then a failure that names the address to check', async () => {
     const handle = await start<typeof backup>(worker, 'backup', { cluster: 'unreachable' });
     const err = await handle.result().then(
       () => assert.fail('should fail'),
@@ -98,6 +82,8 @@ describe('bad input is refused with the fix named, and nothing is left behind', 
     for (let e: unknown = err; e instanceof Error; e = e.cause) text += `${e.message}\n`;
     assert.match(text, /ECONNREFUSED \(cannot reach Vault: check the cluster's "address"/);
     assert.match(text, /127\.0\.0\.1:1/);
+    const attempts = await activityAttempts(handle);
+    assert.deepEqual(attempts, { planBackup: quickActivity.retry!.maximumAttempts }, 'plan was retried, then gave up');
     await assertNothingWritten(unreachable.storage.prefix);
   });
 });

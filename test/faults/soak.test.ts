@@ -28,6 +28,7 @@ import {
   rssMiB,
   startWorkerProcess,
   type WorkerProcess,
+  until,
   workerStarted,
   writeWorkflowBundle,
 } from '../helpers/worker-process';
@@ -50,7 +51,7 @@ const MAX_GROWTH_MIB = 40;
 /** A backup of the near-empty source takes ~0.4 s; a schedule that stops starting them is a failure. */
 const STALL_MS = 60_000;
 /** Twice the schedule's pace, plus a minute: beyond it the backups are too slow for a soak. */
-const RUN_MS = BACKUPS * EVERY_SECONDS * 2_000 + 60_000;
+const RUN_MS = BACKUPS * EVERY_SECONDS * 5_000 + 60_000;
 const SCRATCH_PORT = 18700;
 
 interface Sample {
@@ -238,9 +239,8 @@ describe(`soak: a backup every ${EVERY_SECONDS} s with keep ${KEEP}, ${BACKUPS} 
 
       const deleted = await cli(['schedule', 'delete', scheduleId]);
       assert.equal(deleted.code, 0, deleted.stderr);
-      // Nothing starts after the delete; a run started just before it is visible well within
-      // an interval, and result() waits for it to finish.
-      await sleep(EVERY_SECONDS * 1000);
+      // Nothing starts after the delete; a run started just before it must finish first.
+      await until('no scheduled run still running', async () => (await countRuns(`ExecutionStatus = 'Running'`)) === 0);
       const results: BackupResult[] = [];
       for await (const run of temporal!.client.workflow.list({ query: runs })) {
         results.push(

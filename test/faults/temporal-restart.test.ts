@@ -11,14 +11,15 @@ import { assertValidSnapshot } from '../helpers/bucket';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
 import { start, waitForProgress } from '../helpers/runs';
 import { isolatedCluster, stackEnv, startTestWorker, type TestWorker } from '../helpers/stack';
+import { until } from '../helpers/worker-process';
 
 describe('the Temporal server restarted mid-run', () => {
   let slowVault: FaultProxy;
   let worker: TestWorker;
 
   before(async () => {
-    // The ~45 KB snapshot at 4 KiB/s: about 11 s of streaming, long enough to restart Temporal.
-    slowVault = await startFaultProxy(stackEnv.VSNAP_PROD_ADDR, { throttleSnapshotBytesPerSecond: 4 * 1024 });
+    // The snapshot stops after 16 KiB until released, so Temporal restarts mid-stream whatever prod's size.
+    slowVault = await startFaultProxy(stackEnv.VSNAP_PROD_ADDR, { holdSnapshotAfterBytes: 16 * 1024 });
     worker = await startTestWorker({ clusters: [{ ...isolatedCluster('prod-restart'), address: slowVault.address }] });
   });
   after(async () => {
@@ -30,10 +31,12 @@ describe('the Temporal server restarted mid-run', () => {
   test('the backup resumes and completes, in the same run', async () => {
     const handle = await start<typeof backup>(worker, 'backup', { cluster: 'prod-restart' });
     await waitForProgress<{ step: string }>(handle, (p) => p.step === 'snapshot');
+    await until('the stream is held mid-snapshot', () => Promise.resolve(slowVault.snapshotBytesSent >= 16 * 1024));
     const stopped = await stopProcess(temporalProcess);
     assert.equal(stopped, true, 'the stack Temporal was running and is now stopped');
-    await new Promise((r) => setTimeout(r, 2000));
     await ensureTemporal();
+    // The activity finishes now, so its completion goes to the restarted server.
+    slowVault.releaseSnapshots();
     const result = await handle.result();
     await assertValidSnapshot(result.key, result.sha256);
     const description = await handle.describe();

@@ -1,6 +1,13 @@
 // The stack's snapshot bucket as the tests read and tamper with it, through the plain S3 API.
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import assert from 'node:assert/strict';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { SnapshotArchiveValidator } from '../../activities/archive/snapshot-archive';
 import { s3Client, stackEnv } from './stack';
 
@@ -24,4 +31,34 @@ export async function assertValidSnapshot(key: string, expectedSha256: string): 
   const validator = new SnapshotArchiveValidator();
   validator.input.end(bytes);
   await validator.facts;
+}
+
+/** The multipart uploads still open under `prefix`/: an interrupted run must leave none. */
+export async function openUploads(prefix: string): Promise<string[]> {
+  const res = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `${prefix}/` }));
+  return (res.Uploads ?? []).map((u) => u.Key!);
+}
+
+/**
+ * A refused run left no trace in the bucket: no object and no open upload under `prefix`/.
+ * `canaryUnchanged`, when given, proves the Vault side too (no canary was written).
+ */
+export async function assertNothingWritten(prefix: string, canaryUnchanged?: () => Promise<void>): Promise<void> {
+  const objects = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/` }));
+  assert.deepEqual(
+    (objects.Contents ?? []).map((o) => o.Key),
+    [],
+    `objects under ${prefix}/`,
+  );
+  assert.deepEqual(await openUploads(prefix), [], `open multipart uploads under ${prefix}/`);
+  await canaryUnchanged?.();
+}
+
+/** How S3 says it stores `key` encrypted: the algorithm and the KMS key id, if any. */
+export async function storedEncryption(key: string): Promise<{ algorithm?: string; kmsKeyId?: string }> {
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  return {
+    ...(head.ServerSideEncryption ? { algorithm: head.ServerSideEncryption } : {}),
+    ...(head.SSEKMSKeyId ? { kmsKeyId: head.SSEKMSKeyId } : {}),
+  };
 }

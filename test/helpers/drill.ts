@@ -17,6 +17,25 @@ export async function drillToken(): Promise<string> {
   throw new Error('no known root token works on drill');
 }
 
+/** Whether a generate-root attempt is open on drill (a run must never leave one). */
+export async function generateRootStarted(): Promise<boolean> {
+  const attempt = await drillVault.request<{ started: boolean }>('generate-root status', {
+    method: 'GET',
+    path: '/sys/generate-root/attempt',
+  });
+  return attempt.started;
+}
+
+/** The accessors of every live token on drill, root tokens included. */
+export async function drillTokenAccessors(): Promise<string[]> {
+  const list = await drillVault.request<{ data: { keys: string[] } }>('list accessors', {
+    method: 'LIST',
+    path: '/auth/token/accessors',
+    token: await drillToken(),
+  });
+  return list.data.keys;
+}
+
 /** Writes a fresh marker on drill; `assertUnchanged` later proves nothing restored over it. */
 export async function markDrill(): Promise<{ assertUnchanged(): Promise<void> }> {
   const token = await drillToken();
@@ -49,23 +68,22 @@ export async function markDrill(): Promise<{ assertUnchanged(): Promise<void> }>
 }
 
 /**
- * Waits until drill really serves prod's data after a forced restore: for a moment after the
- * POST it still answers as its old self, then (Shamir) it seals and needs prod's unseal keys.
+ * Waits until `target` (drill unless named) really serves prod's data after a forced restore:
+ * for a moment after the POST it still answers as its old self, then (Shamir) it seals and
+ * needs prod's unseal keys.
  */
-export async function waitForDrillToServeProd(): Promise<void> {
+export async function waitForDrillToServeProd(target: VaultHttp = drillVault): Promise<void> {
   const prod = baoInit('prod');
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    const h = await drillVault.health().catch(() => undefined);
+    const h = await target.health().catch(() => undefined);
     if (h?.sealed && prod.seal === 'shamir') {
       for (const key of prod.keys.slice(0, prod.threshold)) {
-        await drillVault
-          .request('unseal', { method: 'PUT', path: '/sys/unseal', json: { key } })
-          .catch(() => undefined);
+        await target.request('unseal', { method: 'PUT', path: '/sys/unseal', json: { key } }).catch(() => undefined);
       }
     }
     if (h && !h.sealed && !h.standby) {
-      const served = await drillVault
+      const served = await target
         .request('lookup', { method: 'GET', path: '/auth/token/lookup-self', token: prod.rootToken })
         .then(() => true)
         .catch(() => false);
@@ -73,5 +91,5 @@ export async function waitForDrillToServeProd(): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new Error('drill did not come back unsealed with prod data within 60s');
+  throw new Error(`${target.address} did not come back unsealed with prod data within 60s`);
 }

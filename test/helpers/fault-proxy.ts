@@ -1,7 +1,8 @@
 // An HTTP proxy in front of a Vault that forwards everything, with one fault: the Raft snapshot
 // response ends cleanly after `truncateSnapshotAt` bytes (what a standby or a dying leader can
-// produce), or requests to `delayPath` are held `delayMs` before being forwarded (a slow
-// restore, to cancel in the middle of).
+// produce), is throttled, or stops after `holdSnapshotAfterBytes` until the test releases it (a
+// run caught mid-stream whatever the snapshot's size); or requests to `delayPath` are held
+// `delayMs` before being forwarded (a slow restore, to cancel in the middle of).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -11,6 +12,10 @@ export interface FaultProxy {
   delayedRequests: number;
   /** Delayed requests whose client went away before they were forwarded. */
   abandonedRequests: number;
+  /** Snapshot bytes sent to clients by throttled and held streams, over all requests. */
+  snapshotBytesSent: number;
+  /** Lets held snapshot streams go on, and stops holding new ones. */
+  releaseSnapshots(): void;
   close(): Promise<void>;
 }
 
@@ -18,19 +23,60 @@ export interface Faults {
   truncateSnapshotAt?: number;
   /** Serve the Raft snapshot at this rate: a long upload to interrupt. */
   throttleSnapshotBytesPerSecond?: number;
+  /** Send this many bytes of each snapshot, then hold the rest until releaseSnapshots(). */
+  holdSnapshotAfterBytes?: number;
   delayPath?: string;
   delayMs?: number;
 }
 
 /** Copies `from` to `to` at about `bytesPerSecond`, in 1 KiB slices. */
-async function throttled(from: http.IncomingMessage, to: http.ServerResponse, bytesPerSecond: number): Promise<void> {
+async function throttled(
+  from: http.IncomingMessage,
+  to: http.ServerResponse,
+  bytesPerSecond: number,
+  sent: (bytes: number) => void,
+): Promise<void> {
   const slice = 1024;
   try {
     for await (const chunk of from as AsyncIterable<Buffer>) {
       for (let i = 0; i < chunk.length; i += slice) {
         if (to.destroyed) return;
-        to.write(chunk.subarray(i, i + slice));
+        const piece = chunk.subarray(i, i + slice);
+        to.write(piece);
+        sent(piece.length);
         await new Promise((r) => setTimeout(r, (slice / bytesPerSecond) * 1000));
+      }
+    }
+    to.end();
+  } catch {
+    to.destroy();
+  }
+}
+
+/** Copies `from` to `to`, stopping after `limit` bytes until `released` settles. */
+async function held(
+  from: http.IncomingMessage,
+  to: http.ServerResponse,
+  limit: number,
+  released: Promise<void>,
+  sent: (bytes: number) => void,
+): Promise<void> {
+  let total = 0;
+  try {
+    for await (const chunk of from as AsyncIterable<Buffer>) {
+      const now = total < limit ? chunk.subarray(0, limit - total) : Buffer.alloc(0);
+      if (now.length > 0) to.write(now);
+      total += now.length;
+      sent(now.length);
+      if (now.length < chunk.length) {
+        await released;
+        if (to.destroyed) {
+          from.destroy();
+          return;
+        }
+        to.write(chunk.subarray(now.length));
+        sent(chunk.length - now.length);
+        total += chunk.length - now.length;
       }
     }
     to.end();
@@ -41,11 +87,15 @@ async function throttled(from: http.IncomingMessage, to: http.ServerResponse, by
 
 export async function startFaultProxy(target: string, faults: Faults): Promise<FaultProxy> {
   const upstream = new URL(target);
-  const counts = { snapshotRequests: 0, delayedRequests: 0, abandonedRequests: 0 };
+  const counts = { snapshotRequests: 0, delayedRequests: 0, abandonedRequests: 0, snapshotBytesSent: 0 };
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let holding = faults.holdSnapshotAfterBytes !== undefined;
   const server = http.createServer((req, res) => {
     const isSnapshot = req.method === 'GET' && req.url === '/v1/sys/storage/raft/snapshot';
     const truncate = faults.truncateSnapshotAt !== undefined && isSnapshot;
     const throttle = isSnapshot ? faults.throttleSnapshotBytesPerSecond : undefined;
+    const hold = isSnapshot && holding ? faults.holdSnapshotAfterBytes : undefined;
     if (isSnapshot) counts.snapshotRequests++;
     const forward = () => {
       const out = http.request(
@@ -55,7 +105,11 @@ export async function startFaultProxy(target: string, faults: Faults): Promise<F
           if (truncate) delete headers['content-length'];
           res.writeHead(up.statusCode ?? 502, headers);
           if (throttle) {
-            void throttled(up, res, throttle);
+            void throttled(up, res, throttle, (bytes) => (counts.snapshotBytesSent += bytes));
+            return;
+          }
+          if (hold !== undefined) {
+            void held(up, res, hold, released, (bytes) => (counts.snapshotBytesSent += bytes));
             return;
           }
           if (!truncate) {
@@ -116,6 +170,13 @@ export async function startFaultProxy(target: string, faults: Faults): Promise<F
     },
     get abandonedRequests() {
       return counts.abandonedRequests;
+    },
+    get snapshotBytesSent() {
+      return counts.snapshotBytesSent;
+    },
+    releaseSnapshots() {
+      holding = false;
+      release();
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,7 +1,7 @@
 // A fault-injecting HTTP proxy in front of an S3 endpoint. Every `every`-th request gets a
 // fault, cycling through what a real store and network do under load: 503 SlowDown, 500
 // InternalError, a connection reset while the request body is arriving, and a slow (delayed)
-// answer. Optionally the first large download is cut off halfway. Faults never hit two
+// answer. Optionally chosen large downloads (the 1st, the 3rd, ...) are cut off halfway. Faults never hit two
 // consecutive requests, so the SDK's own retry can succeed; what escapes it must be retried by
 // Temporal. Signatures stay valid: the Host header is forwarded unchanged.
 import http from 'node:http';
@@ -13,8 +13,9 @@ const CYCLE: S3Fault[] = ['slowDown', 'internalError', 'reset', 'slow'];
 export interface FlakyS3Options {
   every: number;
   slowMs?: number;
-  /** Cut the first GET response with more bytes than this after half of them. */
-  cutFirstDownloadOver?: number;
+  /** Which GET responses larger than `cutDownloadsOver` to cut after half their bytes, counted from 1. */
+  cutDownloads?: number[];
+  cutDownloadsOver?: number;
 }
 
 export interface FlakyS3 {
@@ -37,24 +38,21 @@ export async function startFlakyS3(target: string, options: FlakyS3Options): Pro
     faults: { slowDown: 0, internalError: 0, reset: 0, slow: 0, cutDownload: 0 },
     close: () => Promise.resolve(),
   };
-  let cut = false;
+  let largeDownloads = 0;
 
   const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const out = http.request(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
       (up) => {
         const length = Number(up.headers['content-length'] ?? 0);
-        const cutHere =
-          !cut &&
-          req.method === 'GET' &&
-          options.cutFirstDownloadOver !== undefined &&
-          length > options.cutFirstDownloadOver;
+        const large =
+          req.method === 'GET' && options.cutDownloadsOver !== undefined && length > options.cutDownloadsOver;
+        const cutHere = large && (options.cutDownloads ?? []).includes(++largeDownloads);
         res.writeHead(up.statusCode ?? 502, up.headers);
         if (!cutHere) {
           up.pipe(res);
           return;
         }
-        cut = true;
         state.faults.cutDownload++;
         let sent = 0;
         up.on('data', (chunk: Buffer) => {

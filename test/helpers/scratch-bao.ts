@@ -29,23 +29,25 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
   throw new Error(`scratch OpenBao: ${what} did not happen within ${timeoutMs / 1000}s`);
 }
 
-function startNode(
-  dir: string,
-  name: string,
-  port: number,
-  joinAddress?: string,
-  staticKeyFile?: string,
-  apiAddress?: string,
-): ScratchNode {
+interface NodeOptions {
+  joinAddress?: string;
+  staticKeyFile?: string;
+  apiAddress?: string;
+  performanceMultiplier?: number;
+}
+
+function startNode(dir: string, name: string, port: number, options: NodeOptions): ScratchNode {
+  const { joinAddress, staticKeyFile, apiAddress, performanceMultiplier } = options;
   const data = join(dir, name);
   const address = `http://127.0.0.1:${port}`;
   const retryJoin = joinAddress ? `  retry_join {\n    leader_api_addr = "${joinAddress}"\n  }\n` : '';
+  const timing = performanceMultiplier ? `  performance_multiplier = ${performanceMultiplier}\n` : '';
   const seal = staticKeyFile
     ? `seal "static" {\n  current_key_id = "scratch-1"\n  current_key = "file://${staticKeyFile}"\n}\n`
     : '';
   writeFileSync(
     join(dir, `${name}.hcl`),
-    `storage "raft" {\n  path = "${data}"\n  node_id = "${name}"\n${retryJoin}}\n` +
+    `storage "raft" {\n  path = "${data}"\n  node_id = "${name}"\n${timing}${retryJoin}}\n` +
       `listener "tcp" {\n  address = "127.0.0.1:${port}"\n  cluster_address = "127.0.0.1:${port + 1}"\n  tls_disable = true\n` +
       `  disable_unauthed_generate_root_endpoints = false\n}\n` +
       seal +
@@ -74,12 +76,18 @@ export async function startScratchCluster(options: {
   staticKeyFile?: string;
   /** The address node i advertises (sys/leader's leader_address), e.g. a proxy in front of it. */
   apiAddress?: (node: number) => string;
+  /** Raft's timing scale: a higher value makes failure detection and elections slower. */
+  performanceMultiplier?: number;
 }): Promise<ScratchCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'vsnap-scratch-bao-'));
   const size = options.size ?? 1;
-  const nodes: ScratchNode[] = [
-    startNode(dir, 'n0', options.basePort, undefined, options.staticKeyFile, options.apiAddress?.(0)),
-  ];
+  const nodeOptions = (i: number, joinAddress?: string): NodeOptions => ({
+    ...(joinAddress ? { joinAddress } : {}),
+    ...(options.staticKeyFile && i === 0 ? { staticKeyFile: options.staticKeyFile } : {}),
+    ...(options.apiAddress ? { apiAddress: options.apiAddress(i) } : {}),
+    ...(options.performanceMultiplier ? { performanceMultiplier: options.performanceMultiplier } : {}),
+  });
+  const nodes: ScratchNode[] = [startNode(dir, 'n0', options.basePort, nodeOptions(0))];
   const stop = async () => {
     for (const n of nodes) n.process.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 200));
@@ -110,7 +118,7 @@ export async function startScratchCluster(options: {
       token: init.root_token,
     });
     for (let i = 1; i < size; i++) {
-      const node = startNode(dir, `n${i}`, options.basePort + 2 * i, first.address, undefined, options.apiAddress?.(i));
+      const node = startNode(dir, `n${i}`, options.basePort + 2 * i, nodeOptions(i, first.address));
       nodes.push(node);
       await until(`${node.address} listening`, async () => (await node.vault.health(), true));
       // A joining Shamir node unseals with the leader's keys once retry_join has reached it.

@@ -24,9 +24,10 @@ import {
   startTestWorker,
   type TestWorker,
 } from '../helpers/stack';
-import { bucket, objectBytes, s3 } from '../helpers/bucket';
-import { drillToken, drillVault, waitForDrillToServeProd } from '../helpers/drill';
-import { failureOf, start } from '../helpers/runs';
+import { assertNothingWritten, bucket, objectBytes, s3, storedEncryption } from '../helpers/bucket';
+import { watchCanary } from '../helpers/canary';
+import { waitForDrillToServeProd } from '../helpers/drill';
+import { activityAttempts, failureOf, start } from '../helpers/runs';
 import { startScratchCluster, type ScratchCluster } from '../helpers/scratch-bao';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
 
@@ -72,13 +73,15 @@ describe('backup workflow on the real stack', () => {
   let proxy: FaultProxy;
   let sealedVault: ScratchCluster;
   let haPair: ScratchCluster;
+  let scratchTarget: ScratchCluster;
 
   before(async () => {
     proxy = await startFaultProxy(stackEnv.VSNAP_PROD_ADDR, { truncateSnapshotAt: 4096 });
     truncated = { ...truncated, address: proxy.address };
-    [sealedVault, haPair] = await Promise.all([
+    [sealedVault, haPair, scratchTarget] = await Promise.all([
       startScratchCluster({ basePort: 18300, unsealed: false }),
       startScratchCluster({ basePort: 18400, size: 2 }),
+      startScratchCluster({ basePort: 18350 }),
     ]);
     sealed = { ...sealed, address: sealedVault.nodes[0].address };
     standby = {
@@ -102,6 +105,7 @@ describe('backup workflow on the real stack', () => {
     await proxy?.close();
     await sealedVault?.stop();
     await haPair?.stop();
+    await scratchTarget?.stop();
   });
 
   let firstBackup: BackupResult;
@@ -136,25 +140,37 @@ describe('backup workflow on the real stack', () => {
     const live = await canary();
     assert.equal(live.workflowId, handle.workflowId);
     assert.equal(Number(live.value), result.canaryValue);
+
+    // Both objects are encrypted at rest with the cluster's KMS key (the store has no KMS on SeaweedFS).
+    const kmsKeyId = worker.config.clusters.find((c) => c.name === main.name)!.storage.kmsKeyId;
+    if (kmsKeyId) {
+      for (const key of [result.key, manifestKeyFor(result.key)]) {
+        const sse = await storedEncryption(key);
+        assert.equal(sse.algorithm, 'aws:kms', `${key} is stored with SSE-KMS`);
+        assert.match(sse.kmsKeyId ?? '', new RegExp(`${kmsKeyId}$`), `${key} is encrypted with the cluster's key`);
+      }
+    }
   });
 
-  test('the official `bao operator raft snapshot restore -force` restores the uploaded object into drill', async () => {
+  test('the official `bao operator raft snapshot restore -force` restores the uploaded object', async () => {
     assert.ok(firstBackup, 'needs the first backup');
     const file = join(mkdtempSync(join(tmpdir(), 'vsnap-restore-')), 'prod.snap');
     writeFileSync(file, await objectBytes(firstBackup.key));
+    // A throwaway server of its own, so no other test depends on what this one restored.
+    const target = scratchTarget.nodes[0];
     await run(bao, ['operator', 'raft', 'snapshot', 'restore', '-force', file], {
-      env: { ...process.env, BAO_ADDR: stackEnv.VSNAP_DRILL_ADDR, BAO_TOKEN: await drillToken() },
+      env: { ...process.env, BAO_ADDR: target.address, BAO_TOKEN: scratchTarget.rootToken },
     });
-    await waitForDrillToServeProd();
-    // drill now holds prod's data, keyring and tokens.
+    await waitForDrillToServeProd(target.vault);
+    // The target now holds prod's data, keyring and tokens.
     const token = baoInit('prod').rootToken;
-    const seed = await drillVault.request<{ data: { data: Record<string, string> } }>('read seed secret', {
+    const seed = await target.vault.request<{ data: { data: Record<string, string> } }>('read seed secret', {
       method: 'GET',
       path: '/secret/data/apps/billing/database',
       token,
     });
     assert.equal(seed.data.data.password, 'seed-billing-db-password');
-    const restoredCanary = await drillVault.request<{ data: { data: { value: string; workflowId: string } } }>(
+    const restoredCanary = await target.vault.request<{ data: { data: { value: string; workflowId: string } } }>(
       'read canary',
       { method: 'GET', path: '/secret/data/check_timestamp', token },
     );
@@ -173,29 +189,35 @@ describe('backup workflow on the real stack', () => {
     );
   });
 
-  test('wrong AppRole credentials fail at once with VaultAuthFailed, before the canary is written', async () => {
-    const before = await canary();
-    const failure = await failureOf(await start<typeof backup>(worker, 'backup', { cluster: 'prod-badcreds' }));
+  test('wrong AppRole credentials fail at once with VaultAuthFailed, at plan, before the canary is written', async () => {
+    const canaryUnchanged = await watchCanary(prodVault, baoInit('prod').rootToken);
+    const handle = await start<typeof backup>(worker, 'backup', { cluster: 'prod-badcreds' });
+    const failure = await failureOf(handle);
     assert.equal(failure.type, FailureType.VaultAuthFailed);
     assert.equal(failure.nonRetryable, true);
     assert.match(failure.message, /invalid role or secret ID|invalid secret id/i);
     assert.match(failure.message, /TEST_ROLE_ID\/TEST_SECRET_ID/);
-    assert.deepEqual(await canary(), before);
-    assert.deepEqual(await keysUnder(badCreds.storage.prefix), []);
+    assert.deepEqual(await activityAttempts(handle), { planBackup: 1 }, 'refused at plan, not retried');
+    await assertNothingWritten(badCreds.storage.prefix, canaryUnchanged);
   });
 
   test('a missing bucket fails with BucketNotFound before any side effect', async () => {
-    const before = await canary();
-    const failure = await failureOf(await start<typeof backup>(worker, 'backup', { cluster: 'prod-nobucket' }));
+    const canaryUnchanged = await watchCanary(prodVault, baoInit('prod').rootToken);
+    const handle = await start<typeof backup>(worker, 'backup', { cluster: 'prod-nobucket' });
+    const failure = await failureOf(handle);
     assert.equal(failure.type, FailureType.BucketNotFound);
     assert.match(failure.message, /vsnap-test-no-such-bucket/);
-    assert.deepEqual(await canary(), before);
+    assert.deepEqual(await activityAttempts(handle), { planBackup: 1 }, 'refused at plan, not retried');
+    await canaryUnchanged();
   });
 
   test('a sealed Vault fails with VaultSealed and says to unseal it', async () => {
-    const failure = await failureOf(await start<typeof backup>(worker, 'backup', { cluster: 'sealed' }));
+    const handle = await start<typeof backup>(worker, 'backup', { cluster: 'sealed' });
+    const failure = await failureOf(handle);
     assert.equal(failure.type, FailureType.VaultSealed);
     assert.match(failure.message, /sealed.*unseal/);
+    assert.deepEqual(await activityAttempts(handle), { planBackup: 1 }, 'refused at plan, not retried');
+    await assertNothingWritten(sealed.storage.prefix);
   });
 
   test('pointed at a standby, a multi-part snapshot still comes whole from the active node', async () => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { vsnap } from '../helpers/cli';
 import { startTestWorker, type TestWorker } from '../helpers/stack';
+import { until } from '../helpers/worker-process';
 
 interface Change {
   id: string;
@@ -17,39 +18,50 @@ interface Change {
 describe('vsnap schedule (real CLI, real Temporal)', () => {
   let worker: TestWorker;
   const dir = mkdtempSync(join(tmpdir(), 'vsnap-schedules-'));
-  const suffix = Math.random().toString(36).slice(2, 8);
-  const backupId = `test-backup-${suffix}`;
-  const verifyId = `test-verify-${suffix}`;
-  let cli: (args: string[]) => ReturnType<typeof vsnap>;
+  const created: string[] = [];
+
+  /**
+   * A test's own schedule ids and task queue, so no test depends on what another applied
+   * (--prune acts on every vsnap schedule of a task queue). `onWorker` uses the worker's queue.
+   */
+  const fixture = (onWorker = false) => {
+    const suffix = Math.random().toString(36).slice(2, 8);
+    const backupId = `test-backup-${suffix}`;
+    const verifyId = `test-verify-${suffix}`;
+    created.push(backupId, verifyId);
+    const taskQueue = onWorker ? worker.taskQueue : `schedules-${suffix}`;
+    const cli = (args: string[]) => vsnap([...args, '--task-queue', taskQueue]);
+    const scheduleFile = (backupCron: string, withVerify = true) =>
+      writeFile(
+        `schedules-${suffix}-${Math.random()}.yaml`,
+        `schedules:\n  - id: ${backupId}\n    kind: backup\n    cluster: prod\n    cron: "${backupCron}"\n    input:\n      keep: 28\n` +
+          (withVerify ? `  - id: ${verifyId}\n    kind: verify\n    cluster: prod\n    cron: "0 3 * * 1"\n` : ''),
+      );
+    const changes = async (args: string[]) => {
+      const res = await cli([...args, '--json']);
+      assert.equal(res.code, 0, res.stderr);
+      return (JSON.parse(res.stdout) as { changes: Change[] }).changes.map((c) => `${c.action} ${c.id}`).sort();
+    };
+    return { backupId, verifyId, cli, scheduleFile, changes };
+  };
 
   const writeFile = (name: string, text: string) => {
     const file = join(dir, name);
     writeFileSync(file, text);
     return file;
   };
-  const scheduleFile = (backupCron: string, withVerify = true) =>
-    writeFile(
-      `schedules-${Math.random()}.yaml`,
-      `schedules:\n  - id: ${backupId}\n    kind: backup\n    cluster: prod\n    cron: "${backupCron}"\n    input:\n      keep: 28\n` +
-        (withVerify ? `  - id: ${verifyId}\n    kind: verify\n    cluster: prod\n    cron: "0 3 * * 1"\n` : ''),
-    );
-  const changes = async (args: string[]) => {
-    const res = await cli([...args, '--json']);
-    assert.equal(res.code, 0, res.stderr);
-    return (JSON.parse(res.stdout) as { changes: Change[] }).changes.map((c) => `${c.action} ${c.id}`).sort();
-  };
 
   before(async () => {
     worker = await startTestWorker();
-    cli = (args) => vsnap([...args, '--task-queue', worker.taskQueue]);
   });
 
   after(async () => {
-    for (const id of [backupId, verifyId]) await cli(['schedule', 'delete', id]);
+    for (const id of created) await vsnap(['schedule', 'delete', id]);
     await worker?.stop();
   });
 
   test('apply creates, a second apply is a no-op, a changed file updates exactly what changed', async () => {
+    const { backupId, verifyId, cli, scheduleFile, changes } = fixture();
     const file = scheduleFile('0 */6 * * *');
     assert.deepEqual(await changes(['schedule', 'apply', file]), [`create ${backupId}`, `create ${verifyId}`]);
     assert.deepEqual(await changes(['schedule', 'apply', file]), [`unchanged ${backupId}`, `unchanged ${verifyId}`]);
@@ -68,6 +80,11 @@ describe('vsnap schedule (real CLI, real Temporal)', () => {
   });
 
   test('--prune deletes the schedules of this task queue that the file no longer lists', async () => {
+    const { backupId, verifyId, cli, scheduleFile, changes } = fixture();
+    assert.deepEqual(await changes(['schedule', 'apply', scheduleFile('30 */4 * * *')]), [
+      `create ${backupId}`,
+      `create ${verifyId}`,
+    ]);
     const onlyBackup = scheduleFile('30 */4 * * *', false);
     assert.deepEqual(await changes(['schedule', 'apply', onlyBackup, '--prune']), [
       `delete ${verifyId}`,
@@ -79,6 +96,7 @@ describe('vsnap schedule (real CLI, real Temporal)', () => {
   });
 
   test('a bad file is rejected with each offending line named, and nothing is applied', async () => {
+    const { verifyId, cli } = fixture();
     const bad = writeFile(
       'bad.yaml',
       [
@@ -102,6 +120,8 @@ describe('vsnap schedule (real CLI, real Temporal)', () => {
   });
 
   test('pause, unpause and trigger: the triggered backup runs on the worker', async () => {
+    const { backupId, cli, scheduleFile, changes } = fixture(true);
+    assert.deepEqual(await changes(['schedule', 'apply', scheduleFile('30 */4 * * *', false)]), [`create ${backupId}`]);
     assert.equal((await cli(['schedule', 'pause', backupId, '--note', 'maintenance'])).code, 0);
     const paused = JSON.parse((await cli(['schedule', 'describe', backupId, '--json'])).stdout) as {
       state: { paused: boolean; note?: string };
@@ -112,11 +132,11 @@ describe('vsnap schedule (real CLI, real Temporal)', () => {
     assert.equal((await cli(['schedule', 'trigger', backupId])).code, 0);
     const handle = worker.temporal.client.schedule.getHandle(backupId);
     let workflowId: string | undefined;
-    for (let i = 0; i < 100 && !workflowId; i++) {
+    await until('the trigger started a run', async () => {
       workflowId = (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId;
-      if (!workflowId) await new Promise((r) => setTimeout(r, 200));
-    }
-    assert.ok(workflowId, 'the trigger started a run');
+      return workflowId !== undefined;
+    });
+    assert.ok(workflowId);
     const result = (await worker.temporal.client.workflow.getHandle(workflowId).result()) as {
       cluster: string;
       sha256: string;
@@ -129,6 +149,7 @@ describe('vsnap schedule (real CLI, real Temporal)', () => {
   });
 
   test('usage errors exit 2 with a message that names the fix', async () => {
+    const { backupId, cli } = fixture();
     const unknown = await cli(['schedule', 'frobnicate']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown subcommand "frobnicate"/);

@@ -114,7 +114,20 @@ describe('vsnap snapshots (real CLI, real stack)', { timeout: 300_000 }, () => {
     // An object whose backup never wrote a manifest, an hour older than the real one.
     const incompleteKey = snapshotKeyFor(prefix, new Date(Date.now() - 3600_000));
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: incompleteKey, Body: 'not a snapshot' }));
+    try {
+      await assertListShowsVerdictAndIncomplete(verifiedAt, incompleteKey);
+    } finally {
+      // The other tests see the bucket as the backup left it, whatever order they run in.
+      await s3.send(
+        new DeleteObjectsCommand({
+          Bucket: bucket,
+          Delete: { Objects: [{ Key: verificationKeyFor(result.key) }, { Key: incompleteKey }] },
+        }),
+      );
+    }
+  });
 
+  async function assertListShowsVerdictAndIncomplete(verifiedAt: string, incompleteKey: string): Promise<void> {
     const snapshots = await listJson();
     assert.deepEqual(
       snapshots.map((s) => s.key),
@@ -136,7 +149,7 @@ describe('vsnap snapshots (real CLI, real stack)', { timeout: 300_000 }, () => {
     const incompleteLine = table.stdout.split('\n').find((l) => l.startsWith(incompleteKey));
     assert.ok(incompleteLine, table.stdout);
     assert.match(incompleteLine, /\s1h0m\s.*incomplete \(no manifest\)$/);
-  });
+  }
 
   test('inspect KEY validates the stored archive and counts its keys by prefix', async () => {
     const run = await vsnap(['snapshots', 'inspect', result.key, '--cluster', cluster.name, '--json']);

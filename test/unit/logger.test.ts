@@ -53,17 +53,18 @@ describe('logger: secrets never reach the output', () => {
   });
 
   it('redacts a secret three levels below the top', async () => {
-    const { logger, text } = capturingLogger();
+    const { logger, text, lines } = capturingLogger();
 
     logger.info({ vault: { login: { response: { client_token: CLIENT_TOKEN } } } }, 'login response');
 
     const output = await text();
     assert.ok(!output.includes(CLIENT_TOKEN), output);
-    assert.ok(output.includes(REDACTED));
+    const [line] = await lines();
+    assert.deepEqual(line.vault, { login: { response: { client_token: REDACTED } } });
   });
 
   it('redacts the AppRole environment variables and the X-Vault-Token header', async () => {
-    const { logger, text } = capturingLogger();
+    const { logger, text, lines } = capturingLogger();
 
     logger.warn(
       {
@@ -75,14 +76,26 @@ describe('logger: secrets never reach the output', () => {
 
     const output = await text();
     for (const secret of ['role-id-1f2e3d', SECRET_ID, TOKEN]) assert.ok(!output.includes(secret), `${secret} leaked`);
+    const [line] = await lines();
+    assert.equal(line.msg, 'request failed', 'the line itself was written');
+    assert.deepEqual(
+      { env: line.env, request: line.request },
+      {
+        env: { APPROLE_ROLE_ID: REDACTED, APPROLE_SECRET_ID: REDACTED },
+        request: { headers: { 'X-Vault-Token': REDACTED } },
+      },
+    );
   });
 
   it('redacts secrets in child logger bindings', async () => {
-    const { logger, text } = capturingLogger();
+    const { logger, text, lines } = capturingLogger();
 
     logger.child({ session: { token: TOKEN } }).info('renewed');
 
     assert.ok(!(await text()).includes(TOKEN));
+    const [line] = await lines();
+    assert.equal(line.msg, 'renewed', 'the line itself was written');
+    assert.deepEqual(line.session, { token: REDACTED });
   });
 });
 
