@@ -10,7 +10,7 @@ import type { restore } from '../../workflows/restore';
 import { fillTo } from '../../bench/fill';
 import { assertValidSnapshot } from '../helpers/bucket';
 import { startFlakyS3, type FlakyS3 } from '../helpers/flaky-s3';
-import { activityAttempts, start } from '../helpers/runs';
+import { activityAttempts, sharedFixture, start } from '../helpers/runs';
 import { baoInit, isolatedCluster, stackConfig, stackEnv, startTestWorker, type TestWorker } from '../helpers/stack';
 
 const prod = { address: stackEnv.VSNAP_PROD_ADDR, token: baoInit('prod').rootToken };
@@ -43,12 +43,13 @@ describe('a flaky S3 between the worker and the bucket', () => {
     await fillTo(prod, 0);
   });
 
-  let backedUp: { key: string; sha256: string } | undefined;
+  const backupThroughFlakyS3 = sharedFixture(async () => {
+    const handle = await start<typeof backup>(worker, 'backup', { cluster: cluster.name });
+    return { handle, result: await handle.result() };
+  });
 
   test('backup succeeds, the stored object is intact, and the retries are recorded', async () => {
-    const handle = await start<typeof backup>(worker, 'backup', { cluster: cluster.name });
-    const result = await handle.result();
-    backedUp = result;
+    const { result } = await backupThroughFlakyS3();
     assert.ok(result.size > 20 * 2 ** 20, `expected a multi-part snapshot, got ${result.size} bytes`);
     for (const [fault, count] of Object.entries(flaky.faults)) {
       if (fault !== 'cutDownload')
@@ -63,7 +64,7 @@ describe('a flaky S3 between the worker and the bucket', () => {
   });
 
   test('restore of that backup into drill succeeds through a cut fetch and a cut restore stream', async () => {
-    assert.ok(backedUp, 'needs the backup above');
+    const backedUp = (await backupThroughFlakyS3()).result;
     const handle = await start<typeof restore>(worker, 'restore', {
       target: 'drill',
       source: cluster.name,

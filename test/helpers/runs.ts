@@ -60,3 +60,12 @@ export async function activityAttempts(handle: WorkflowHandle): Promise<Record<s
   }
   return attempts;
 }
+
+/**
+ * A fixture several tests share, made by whichever of them runs first: each test can then run
+ * alone (--test-name-pattern) without relying on another having run before it.
+ */
+export function sharedFixture<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => (made ??= make());
+}

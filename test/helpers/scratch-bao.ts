@@ -78,9 +78,16 @@ export async function startScratchCluster(options: {
   apiAddress?: (node: number) => string;
   /** Raft's timing scale: a higher value makes failure detection and elections slower. */
   performanceMultiplier?: number;
+  /**
+   * Shamir shares and threshold (default 1 of 1). A server that will take another cluster's
+   * snapshot needs a split like that cluster's: with a single share OpenBao uses the share
+   * itself as the key, and a restored multi-share keyring then cannot be unsealed.
+   */
+  keyShares?: { shares: number; threshold: number };
 }): Promise<ScratchCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'vsnap-scratch-bao-'));
   const size = options.size ?? 1;
+  const shamir = options.keyShares ?? { shares: 1, threshold: 1 };
   const nodeOptions = (i: number, joinAddress?: string): NodeOptions => ({
     ...(joinAddress ? { joinAddress } : {}),
     ...(options.staticKeyFile && i === 0 ? { staticKeyFile: options.staticKeyFile } : {}),
@@ -89,8 +96,17 @@ export async function startScratchCluster(options: {
   });
   const nodes: ScratchNode[] = [startNode(dir, 'n0', options.basePort, nodeOptions(0))];
   const stop = async () => {
-    for (const n of nodes) n.process.kill('SIGKILL');
-    await new Promise((r) => setTimeout(r, 200));
+    // Wait for each server to be gone before removing its data directory under it.
+    await Promise.all(
+      nodes.map(
+        (n) =>
+          new Promise<void>((resolve) => {
+            if (n.process.exitCode !== null || n.process.signalCode !== null) return resolve();
+            n.process.once('exit', () => resolve());
+            n.process.kill('SIGKILL');
+          }),
+      ),
+    );
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -105,11 +121,11 @@ export async function startScratchCluster(options: {
       path: '/sys/init',
       json: options.staticKeyFile
         ? { recovery_shares: 3, recovery_threshold: 2 }
-        : { secret_shares: 1, secret_threshold: 1 },
+        : { secret_shares: shamir.shares, secret_threshold: shamir.threshold },
     });
     const keys = options.staticKeyFile ? init.recovery_keys_base64 : init.keys_base64;
     if (options.unsealed === false) return { nodes, rootToken: init.root_token, keys, stop };
-    if (!options.staticKeyFile) await unseal(first, keys, 1);
+    if (!options.staticKeyFile) await unseal(first, keys, shamir.threshold);
     await until(`${first.address} active`, async () => !(await first.vault.health()).standby);
     await first.vault.request('enable KV v2', {
       method: 'POST',
@@ -123,7 +139,7 @@ export async function startScratchCluster(options: {
       await until(`${node.address} listening`, async () => (await node.vault.health(), true));
       // A joining Shamir node unseals with the leader's keys once retry_join has reached it.
       await until(`${node.address} joined and unsealed`, async () => {
-        if ((await node.vault.health()).sealed) await unseal(node, keys, 1);
+        if ((await node.vault.health()).sealed) await unseal(node, keys, shamir.threshold);
         const h = await node.vault.health();
         return !h.sealed && h.standby;
       });

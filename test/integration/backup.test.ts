@@ -27,7 +27,7 @@ import {
 import { assertNothingWritten, bucket, objectBytes, s3, storedEncryption } from '../helpers/bucket';
 import { watchCanary } from '../helpers/canary';
 import { waitForDrillToServeProd } from '../helpers/drill';
-import { activityAttempts, failureOf, start } from '../helpers/runs';
+import { activityAttempts, failureOf, sharedFixture, start } from '../helpers/runs';
 import { startScratchCluster, type ScratchCluster } from '../helpers/scratch-bao';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
 
@@ -81,7 +81,10 @@ describe('backup workflow on the real stack', () => {
     [sealedVault, haPair, scratchTarget] = await Promise.all([
       startScratchCluster({ basePort: 18300, unsealed: false }),
       startScratchCluster({ basePort: 18400, size: 2 }),
-      startScratchCluster({ basePort: 18350 }),
+      startScratchCluster({
+        basePort: 18350,
+        keyShares: { shares: baoInit('prod').keys.length, threshold: baoInit('prod').threshold },
+      }),
     ]);
     sealed = { ...sealed, address: sealedVault.nodes[0].address };
     standby = {
@@ -108,13 +111,13 @@ describe('backup workflow on the real stack', () => {
     await scratchTarget?.stop();
   });
 
-  let firstBackup: BackupResult;
-  let firstWorkflowId: string;
+  const firstBackup = sharedFixture(async () => {
+    const handle = await start<typeof backup>(worker, 'backup', { cluster: 'prod' });
+    return { handle, result: await handle.result() };
+  });
 
   test('backs up prod: the object matches its manifest, validates, and the canary is in the snapshot', async () => {
-    const handle = await start<typeof backup>(worker, 'backup', { cluster: 'prod' });
-    firstWorkflowId = handle.workflowId;
-    const result = (firstBackup = await handle.result());
+    const { handle, result } = await firstBackup();
 
     assert.match(
       result.key,
@@ -153,9 +156,9 @@ describe('backup workflow on the real stack', () => {
   });
 
   test('the official `bao operator raft snapshot restore -force` restores the uploaded object', async () => {
-    assert.ok(firstBackup, 'needs the first backup');
+    const { handle, result } = await firstBackup();
     const file = join(mkdtempSync(join(tmpdir(), 'vsnap-restore-')), 'prod.snap');
-    writeFileSync(file, await objectBytes(firstBackup.key));
+    writeFileSync(file, await objectBytes(result.key));
     // A throwaway server of its own, so no other test depends on what this one restored.
     const target = scratchTarget.nodes[0];
     await run(bao, ['operator', 'raft', 'snapshot', 'restore', '-force', file], {
@@ -174,13 +177,13 @@ describe('backup workflow on the real stack', () => {
       'read canary',
       { method: 'GET', path: '/secret/data/check_timestamp', token },
     );
-    assert.equal(restoredCanary.data.data.workflowId, firstWorkflowId);
-    assert.equal(Number(restoredCanary.data.data.value), firstBackup.canaryValue);
+    assert.equal(restoredCanary.data.data.workflowId, handle.workflowId);
+    assert.equal(Number(restoredCanary.data.data.value), result.canaryValue);
   });
 
   test('no secret of the stack appears in the workflow history or the worker logs', async () => {
-    assert.ok(firstWorkflowId, 'needs the first backup');
-    const history = await worker.temporal.client.workflow.getHandle(firstWorkflowId).fetchHistory();
+    const { handle } = await firstBackup();
+    const history = await handle.fetchHistory();
     const text = JSON.stringify(history) + '\n' + worker.logs.join('\n');
     assert.deepEqual(findLeakedSecrets(text), []);
     assert.ok(
