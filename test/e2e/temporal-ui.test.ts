@@ -19,7 +19,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const FAILURE_SCREENSHOT = '/tmp/vsnap-e2e-failure.png';
 const NAMESPACE = 'default';
 const UI = (stackEnv.VSNAP_TEMPORAL_UI ?? 'http://127.0.0.1:8233').replace(/\/+$/, '');
-const COMPLETION_TIMEOUT_MS = 90_000;
+const COMPLETION_TIMEOUT_MS = 150_000;
 // This machine's network is closed: these flags keep Chromium from waiting on Google services.
 const CHROMIUM_ARGS = [
   '--headless',
@@ -128,7 +128,7 @@ describe('Temporal Web UI', () => {
     await worker?.stop();
   });
 
-  test('starts a verify drill from the Start Workflow form and shows it Completed', { timeout: 240_000 }, async () => {
+  test('starts a verify drill from the Start Workflow form and shows it Completed', { timeout: 360_000 }, async () => {
     assert.ok(
       existsSync(CHROMIUM),
       `${CHROMIUM} is missing: run "bash scripts/install-browser.sh" (as root) to install Debian's chromium`,

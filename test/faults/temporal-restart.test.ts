@@ -24,6 +24,7 @@ describe('the Temporal server restarted mid-run', () => {
   });
   after(async () => {
     await ensureTemporal(); // whatever happened, leave the stack up
+    slowVault?.releaseSnapshots(); // a test that failed half-way must not leave an activity held
     await worker?.stop();
     await slowVault?.close();
   });

@@ -51,14 +51,14 @@ describe('a three-node OpenBao cluster', () => {
         previous = leader;
         return stable;
       },
-      60_000,
+      120_000,
     );
     return leader;
   }
 
   async function newLeaderOtherThan(old: number): Promise<number> {
     let leader = -1;
-    await until('a new leader', async () => ((leader = await leaderIndex()), leader >= 0 && leader !== old), 60_000);
+    await until('a new leader', async () => ((leader = await leaderIndex()), leader >= 0 && leader !== old), 120_000);
     return leader;
   }
 

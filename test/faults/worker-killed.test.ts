@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { ListMultipartUploadsCommand, ListPartsCommand } from '@aws-sdk/client-s3';
 import { VaultHttp } from '../../activities/vault/vault-http';
 import { fillTo } from '../../bench/fill';
-import { connectTemporal } from '../../client/connection';
+import { connectTemporal, type VsnapClient } from '../../client/connection';
 import type { backup } from '../../workflows/backup';
 import { assertValidSnapshot, bucket, s3 } from '../helpers/bucket';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
@@ -69,9 +69,12 @@ describe('a worker killed with SIGKILL mid-upload', () => {
     // 12 MiB at 1 MiB/s: the kill lands after the first 5 MiB part is in S3.
     slowVault = await startFaultProxy(stackEnv.VSNAP_PROD_ADDR, { throttleSnapshotBytesPerSecond: 1024 * 1024 });
   });
+  const clients: VsnapClient[] = [];
   after(async () => {
     workers.forEach((w) => w.child.kill('SIGKILL'));
     await slowVault?.close();
+    // Closed here even when the test failed half-way, or this file's process would never exit.
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     await fillTo({ address: stackEnv.VSNAP_PROD_ADDR, token: prodRoot }, 0);
   });
 
@@ -92,6 +95,7 @@ describe('a worker killed with SIGKILL mid-upload', () => {
 
     const startedAt = Math.floor(Date.now() / 1000);
     const temporal = await connectTemporal({ taskQueue });
+    clients.push(temporal);
     const handle = await temporal.client.workflow.start<typeof backup>('backup', {
       taskQueue,
       workflowId: `kill-backup-${randomUUID()}`,
@@ -120,7 +124,6 @@ describe('a worker killed with SIGKILL mid-upload', () => {
     // The activity is retried once its 30 s heartbeat timeout expires, on the second worker.
     const result = await handle.result();
     const attempts = await activityAttempts(handle);
-    await temporal.close();
 
     assert.equal(attempts.streamSnapshotToS3, 2, 'the upload ran again, on the second worker');
     assert.equal(result.key, orphan.Key, 'the same key: the backup was retried, not duplicated');

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import type { backup } from '../../workflows/backup';
-import { connectTemporal } from '../../client/connection';
+import { connectTemporal, type VsnapClient } from '../../client/connection';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
 import { waitForProgress } from '../helpers/runs';
 import { openUploads } from '../helpers/bucket';
@@ -28,9 +28,19 @@ describe('the worker process', () => {
     // The snapshot stops after 16 KiB until released: mid-upload whatever prod's size.
     slowVault = await startFaultProxy(stackEnv.VSNAP_PROD_ADDR, { holdSnapshotAfterBytes: 16 * 1024 });
   });
+  // Closed even when a test fails half-way: an open connection or a held stream would keep this
+  // file's process alive, and the suite would hang instead of reporting the failure.
+  const clients: VsnapClient[] = [];
+  const connect = async (taskQueue: string) => {
+    const client = await connectTemporal({ taskQueue });
+    clients.push(client);
+    return client;
+  };
   after(async () => {
     running.forEach((c) => c.kill('SIGKILL'));
+    slowVault?.releaseSnapshots();
     await slowVault?.close();
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
   });
 
   test('a config with several errors reports all of them and exits 2', async () => {
@@ -66,7 +76,7 @@ describe('the worker process', () => {
     running.push(w.child);
     await until('/readyz 200', async () => (await fetch('http://127.0.0.1:18081/readyz')).status === 200);
 
-    const temporal = await connectTemporal({ taskQueue });
+    const temporal = await connect(taskQueue);
     const result = await (
       await temporal.client.workflow.start<typeof backup>('backup', {
         taskQueue,
@@ -74,7 +84,6 @@ describe('the worker process', () => {
         args: [{ cluster: 'prod' }],
       })
     ).result();
-    await temporal.close();
 
     const metrics = await (await fetch('http://127.0.0.1:19465/metrics')).text();
     assert.match(metrics, new RegExp(`vsnap_snapshot_size_bytes\\{cluster="prod"\\} ${result.size}\\b`));
@@ -106,7 +115,7 @@ describe('the worker process', () => {
     running.push(first.child);
     await until('the first worker started', () => Promise.resolve(first.output().includes('vsnap worker started')));
 
-    const temporal = await connectTemporal({ taskQueue });
+    const temporal = await connect(taskQueue);
     const handle = await temporal.client.workflow.start<typeof backup>('backup', {
       taskQueue,
       workflowId: `process-slow-backup-${randomUUID()}`,
@@ -127,7 +136,6 @@ describe('the worker process', () => {
     const second = startWorkerProcess(env);
     running.push(second.child);
     const result = await handle.result();
-    await temporal.close();
     assert.ok(result.key.startsWith(`${slow.storage.prefix}/`));
     assert.deepEqual(await openUploads(slow.storage.prefix), [], 'no upload left open');
     second.child.kill('SIGTERM');
