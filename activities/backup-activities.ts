@@ -147,6 +147,7 @@ export function createBackupActivities(deps: ActivityDeps) {
               // from a node that has not itself confirmed it is active.
               const active = await resolveActiveNode(vaultFor(cluster), {
                 onWaiting: () => heartbeat.phase('wait-for-leader'),
+                signal: ctx.cancellationSignal,
               });
               heartbeat.phase('upload');
               log.info({ activeAddress: active.vault.address }, 'streaming the snapshot from the active node');

@@ -3,6 +3,7 @@
 // then confirmed by asking the named node itself (sys/health): during an election a standby
 // keeps naming the old leader, dead or stepped down, until the new one writes its lock entry,
 // which takes 5-10 s or more with Raft's default timeouts.
+import { setTimeout as delay } from 'node:timers/promises';
 import { VaultHttp, type VaultHealth } from './vault-http';
 
 export class VaultUnavailableError extends Error {
@@ -36,6 +37,8 @@ export interface LeaderWait {
   pollMs?: number;
   /** Called on each poll while no active node is confirmed, e.g. to say so in a heartbeat. */
   onWaiting?: (why: string) => void;
+  /** Ends the wait at once (an activity's cancellation). */
+  signal?: AbortSignal;
 }
 
 const DEFAULT_LEADER_WAIT_MS = 60_000;
@@ -46,18 +49,20 @@ const DEFAULT_LEADER_WAIT_MS = 60_000;
  */
 export async function resolveActiveNode(configured: VaultHttp, wait: LeaderWait = {}): Promise<ActiveNode> {
   assertUsable(configured.address, await configured.health());
-  const deadline = Date.now() + (wait.timeoutMs ?? DEFAULT_LEADER_WAIT_MS);
+  const timeoutMs = wait.timeoutMs ?? DEFAULT_LEADER_WAIT_MS;
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
+    wait.signal?.throwIfAborted();
     const { node, why } = await confirmedActiveNode(configured);
     if (node) return node;
     if (Date.now() >= deadline) {
       throw new NoActiveNodeError(
-        `no active Vault node confirmed within ${Math.round((wait.timeoutMs ?? DEFAULT_LEADER_WAIT_MS) / 1000)}s ` +
-          `via ${configured.address}: ${why}. An election may be in progress; the step is retried`,
+        `no active Vault node confirmed within ${Math.round(timeoutMs / 1000)}s via ${configured.address}: ` +
+          `${why}. An election may be in progress; the step is retried`,
       );
     }
     wait.onWaiting?.(why);
-    await new Promise((r) => setTimeout(r, wait.pollMs ?? 500));
+    await delay(wait.pollMs ?? 500, undefined, wait.signal ? { signal: wait.signal } : {});
   }
 }
 

@@ -16,6 +16,15 @@ export class VaultRequestError extends Error {
   }
 }
 
+/** Node's codes for a certificate chain it does not trust. */
+const TLS_TRUST_ERRORS = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED',
+]);
+
 interface ResponseLike {
   response?: { statusCode?: number; body?: unknown };
   code?: string;
@@ -29,10 +38,13 @@ export function toVaultRequestError(operation: string, address: string, err: unk
   const body = e.response?.body as { errors?: unknown } | undefined;
   const errors = Array.isArray(body?.errors) ? body.errors.filter((x): x is string => typeof x === 'string') : [];
   if (status === undefined && errors.length === 0) {
-    // A transport failure: the code (ECONNREFUSED, ETIMEDOUT) is what an operator needs.
+    // A transport failure: the code (ECONNREFUSED, ETIMEDOUT, a TLS verdict) is what an operator needs.
+    const code = e.code ?? e.message ?? 'unknown transport error';
     errors.push(
-      `${e.code ?? e.message ?? 'unknown transport error'} (cannot reach Vault: check the cluster's "address" ` +
-        'and that the worker can reach it)',
+      TLS_TRUST_ERRORS.has(code)
+        ? `${code} (Vault's TLS certificate is not trusted: set the cluster's "caCertFile" (VAULT_CACERT) ` +
+            'to the CA that signed it)'
+        : `${code} (cannot reach Vault: check the cluster's "address" and that the worker can reach it)`,
     );
   }
   return new VaultRequestError(operation, address, status, errors);

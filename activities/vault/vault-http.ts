@@ -4,6 +4,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
+import createDebug from 'debug';
 import nodeVault from 'node-vault';
 import { toVaultRequestError, VaultRequestError } from './vault-errors';
 
@@ -42,6 +43,11 @@ export interface VaultLeader {
 
 const SNAPSHOT_PATH = '/v1/sys/storage/raft/snapshot';
 
+// With DEBUG set, node-vault logs request bodies (secret IDs, key shares) and follow-redirects,
+// under axios, logs request headers (X-Vault-Token). vsnap logs through pino with redaction
+// only, so the `debug` package is switched off for the whole process, whatever DEBUG says.
+createDebug.disable();
+
 export class VaultHttp {
   readonly address: string;
 
@@ -61,11 +67,11 @@ export class VaultHttp {
   async request<T = Record<string, unknown>>(operation: string, req: VaultRequest): Promise<T> {
     const client = nodeVault({
       endpoint: this.address,
-      requestOptions: { ...(this.endpoint.caCert ? { ca: this.endpoint.caCert } : {}) },
+      requestOptions: verifiedTls(this.endpoint.caCert),
     });
-    // node-vault falls back to $VAULT_TOKEN when given none; a request must carry only the
-    // token its caller chose.
-    client.token = req.token ?? '';
+    // node-vault fills what it is not given from the environment: $VAULT_TOKEN, $VAULT_PREFIX
+    // and $VAULT_NAMESPACE. A request carries only the token, path and namespace vsnap chose.
+    Object.assign(client, { token: req.token ?? '', pathPrefix: '', namespace: '' });
     try {
       const response: unknown = await client.request({
         method: req.method,
@@ -153,6 +159,16 @@ export class VaultHttp {
       }
     });
   }
+}
+
+/**
+ * node-vault turns certificate verification off when $VAULT_SKIP_VERIFY has any value, even
+ * "false"; its JSON calls carry AppRole secret IDs, key shares and root tokens, so verification
+ * is forced back on here.
+ */
+function verifiedTls(caCert: string | undefined): NonNullable<Parameters<typeof nodeVault>[0]>['requestOptions'] {
+  const options = { agentOptions: { rejectUnauthorized: true }, ...(caCert ? { ca: caCert } : {}) };
+  return options as NonNullable<Parameters<typeof nodeVault>[0]>['requestOptions'];
 }
 
 /** Reads at most 64 KiB of an error response and returns Vault's `errors` strings only. */

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VaultHttp } from '../../activities/vault/vault-http';
 import { bao } from './stack';
+import type { TestCertificate } from './test-ca';
 
 export interface ScratchNode {
   address: string;
@@ -30,6 +31,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
 }
 
 interface NodeOptions {
+  tls?: TestCertificate;
   joinAddress?: string;
   staticKeyFile?: string;
   apiAddress?: string;
@@ -37,9 +39,12 @@ interface NodeOptions {
 }
 
 function startNode(dir: string, name: string, port: number, options: NodeOptions): ScratchNode {
-  const { joinAddress, staticKeyFile, apiAddress, performanceMultiplier } = options;
+  const { tls, joinAddress, staticKeyFile, apiAddress, performanceMultiplier } = options;
   const data = join(dir, name);
-  const address = `http://127.0.0.1:${port}`;
+  const address = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const listenerTls = tls
+    ? `  tls_cert_file = "${tls.certFile}"\n  tls_key_file = "${tls.keyFile}"\n`
+    : '  tls_disable = true\n';
   const retryJoin = joinAddress ? `  retry_join {\n    leader_api_addr = "${joinAddress}"\n  }\n` : '';
   const timing = performanceMultiplier ? `  performance_multiplier = ${performanceMultiplier}\n` : '';
   const seal = staticKeyFile
@@ -48,14 +53,15 @@ function startNode(dir: string, name: string, port: number, options: NodeOptions
   writeFileSync(
     join(dir, `${name}.hcl`),
     `storage "raft" {\n  path = "${data}"\n  node_id = "${name}"\n${timing}${retryJoin}}\n` +
-      `listener "tcp" {\n  address = "127.0.0.1:${port}"\n  cluster_address = "127.0.0.1:${port + 1}"\n  tls_disable = true\n` +
+      `listener "tcp" {\n  address = "127.0.0.1:${port}"\n  cluster_address = "127.0.0.1:${port + 1}"\n${listenerTls}` +
       `  disable_unauthed_generate_root_endpoints = false\n}\n` +
       seal +
       `api_addr = "${apiAddress ?? address}"\ncluster_addr = "http://127.0.0.1:${port + 1}"\nlog_level = "error"\n`,
   );
   mkdirSync(data, { recursive: true });
   const child = spawn(bao, ['server', `-config=${join(dir, `${name}.hcl`)}`], { stdio: 'ignore', detached: true });
-  return { address, vault: new VaultHttp({ address, timeoutMs: 60_000 }), process: child };
+  const vault = new VaultHttp({ address, timeoutMs: 60_000, ...(tls ? { caCert: tls.caPem } : {}) });
+  return { address, vault, process: child };
 }
 
 async function unseal(node: ScratchNode, keys: string[], threshold: number): Promise<void> {
@@ -84,11 +90,14 @@ export async function startScratchCluster(options: {
    * itself as the key, and a restored multi-share keyring then cannot be unsealed.
    */
   keyShares?: { shares: number; threshold: number };
+  /** Serve the API over TLS with this certificate (single-node clusters only). */
+  tls?: TestCertificate;
 }): Promise<ScratchCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'vsnap-scratch-bao-'));
   const size = options.size ?? 1;
   const shamir = options.keyShares ?? { shares: 1, threshold: 1 };
   const nodeOptions = (i: number, joinAddress?: string): NodeOptions => ({
+    ...(options.tls ? { tls: options.tls } : {}),
     ...(joinAddress ? { joinAddress } : {}),
     ...(options.staticKeyFile && i === 0 ? { staticKeyFile: options.staticKeyFile } : {}),
     ...(options.apiAddress ? { apiAddress: options.apiAddress(i) } : {}),
