@@ -88,8 +88,9 @@ async function confirmedActiveNode(configured: VaultHttp): Promise<{ node?: Acti
   if (!leader.ha_enabled || leader.is_self) candidate = configured;
   else if (leader.leader_address) candidate = configured.forNode(leader.leader_address);
   else return { why: `${configured.address} knows no leader yet` };
-  const health = await candidate.health().catch(() => undefined);
-  if (!health) return { why: `${candidate.address}, named leader, does not answer` };
+  const health = await candidate.health().catch((err: Error) => err);
+  if (health instanceof Error)
+    return { why: `${candidate.address}, named leader, does not answer (${health.message})` };
   if (health.sealed || health.standby) return { why: `${candidate.address}, named leader, is not active` };
   return {
     node: { vault: candidate, version: health.version, clusterName: health.cluster_name, clusterId: health.cluster_id },

@@ -45,7 +45,8 @@ function startNode(dir: string, name: string, port: number, options: NodeOptions
   const listenerTls = tls
     ? `  tls_cert_file = "${tls.certFile}"\n  tls_key_file = "${tls.keyFile}"\n`
     : '  tls_disable = true\n';
-  const retryJoin = joinAddress ? `  retry_join {\n    leader_api_addr = "${joinAddress}"\n  }\n` : '';
+  const joinCa = tls ? `    leader_ca_cert_file = "${tls.caFile}"\n` : '';
+  const retryJoin = joinAddress ? `  retry_join {\n    leader_api_addr = "${joinAddress}"\n${joinCa}  }\n` : '';
   const timing = performanceMultiplier ? `  performance_multiplier = ${performanceMultiplier}\n` : '';
   const seal = staticKeyFile
     ? `seal "static" {\n  current_key_id = "scratch-1"\n  current_key = "file://${staticKeyFile}"\n}\n`
@@ -90,7 +91,7 @@ export async function startScratchCluster(options: {
    * itself as the key, and a restored multi-share keyring then cannot be unsealed.
    */
   keyShares?: { shares: number; threshold: number };
-  /** Serve the API over TLS with this certificate (single-node clusters only). */
+  /** Serve the API over TLS with this certificate (one for every node: they all are 127.0.0.1). */
   tls?: TestCertificate;
 }): Promise<ScratchCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'vsnap-scratch-bao-'));

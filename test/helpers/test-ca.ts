@@ -7,6 +7,7 @@ import { join } from 'node:path';
 export interface TestCertificate {
   /** The CA's certificate (PEM): what a client must trust. */
   caPem: string;
+  caFile: string;
   certFile: string;
   keyFile: string;
 }
@@ -42,6 +43,7 @@ export function makeTestCertificate(dir: string): TestCertificate {
   ]);
   return {
     caPem: readFileSync(join(dir, 'ca.pem'), 'utf8'),
+    caFile: join(dir, 'ca.pem'),
     certFile: join(dir, 'server.pem'),
     keyFile: join(dir, 'server.key'),
   };

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -20,8 +20,7 @@ describe('the Vault layer ignores the environment node-vault would obey', () => 
 
   before(async () => {
     const certificate = makeTestCertificate(dir);
-    caFile = join(dir, 'ca.pem');
-    writeFileSync(caFile, certificate.caPem);
+    caFile = certificate.caFile;
     vault = await startScratchCluster({ basePort: 18990, tls: certificate });
   });
   after(async () => {
