@@ -210,7 +210,7 @@ describe('restore and verify on the real stack', () => {
     assert.deepEqual(await leaked(), [], 'every token the cancelled run created on drill was revoked');
     assert.equal(await generateRootStarted(), false, 'no generate-root attempt left open');
     // When the proxy's hold ends, it must find the request abandoned and forward nothing to drill.
-    await until('the held POST is abandoned', () => Promise.resolve(slowProxy.abandonedRequests === 1), 60_000);
+    await until('the held POST is abandoned', () => Promise.resolve(slowProxy.abandonedRequests === 1), 120_000);
     assert.equal(slowProxy.delayedRequests, 1, 'the one snapshot POST was held, never forwarded');
     await marker.assertUnchanged();
   });
