@@ -83,7 +83,7 @@ export function createBackupActivities(deps: ActivityDeps) {
       });
     },
 
-    /** Writes the seed's canary (`value` = unix seconds, plus the workflow id) just before the snapshot. */
+    /** Writes the cron-job procedure's canary (`value` = unix seconds, plus the workflow id) just before the snapshot. */
     async writeCanary(input: { cluster: string; workflowId: string }): Promise<CanaryRecord> {
       return withFailureMapping(async () => {
         const cluster = clusterOrFail(deps, input.cluster);
@@ -94,7 +94,7 @@ export function createBackupActivities(deps: ActivityDeps) {
           await vault.request('write canary', {
             method: 'POST',
             path: `/${mount}/data/${path}`,
-            // A string, as `vault kv put ... value=$(date +%s)` stores it in the seed.
+            // A string, as `vault kv put ... value=$(date +%s)` stores it in the cron-job procedure.
             json: { data: { value: String(value), workflowId: input.workflowId } },
             token: session.token,
           });

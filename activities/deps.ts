@@ -9,7 +9,7 @@ import { findCluster, type ClusterConfig, type VsnapConfig } from '../worker/con
 import { FailureType } from '../workflows/names';
 import type { VsnapMetrics } from './metrics';
 import type { SnapshotStore } from './storage/snapshot-store';
-import { VaultHttp } from './vault/vault-http';
+import { type VaultEndpoint, VaultHttp } from './vault/vault-http';
 
 export interface ActivityDeps {
   config: Pick<VsnapConfig, 'clusters' | 'partSizeBytes' | 'uploadConcurrency'>;
@@ -34,9 +34,17 @@ export function clusterOrFail(deps: ActivityDeps, name: string | undefined): Clu
   });
 }
 
-export function vaultFor(cluster: ClusterConfig): VaultHttp {
-  return new VaultHttp({
-    address: cluster.address,
-    ...(cluster.caCertFile ? { caCert: readFileSync(cluster.caCertFile, 'utf8') } : {}),
-  });
+/** The Vault client of a configured cluster: its address, CA, TLS server name, client certificate and namespace. */
+export function vaultFor(cluster: ClusterConfig, timeoutMs?: number): VaultHttp {
+  const read = (file: string | undefined) => (file ? readFileSync(file, 'utf8') : undefined);
+  const endpoint: VaultEndpoint = { address: cluster.address, ...(timeoutMs ? { timeoutMs } : {}) };
+  const caCert = read(cluster.caCertFile);
+  const clientCert = read(cluster.clientCertFile);
+  const clientKey = read(cluster.clientKeyFile);
+  if (caCert) endpoint.caCert = caCert;
+  if (clientCert) endpoint.clientCert = clientCert;
+  if (clientKey) endpoint.clientKey = clientKey;
+  if (cluster.tlsServerName) endpoint.tlsServerName = cluster.tlsServerName;
+  if (cluster.namespace) endpoint.namespace = cluster.namespace;
+  return new VaultHttp(endpoint);
 }

@@ -7,7 +7,7 @@ import { ChecksumMismatchError } from './archive/verified-snapshot-stream';
 import { KeySharesUnavailableError } from './keys/key-shares';
 import { BucketNotFoundError } from './storage/snapshot-store';
 import { KmsKeyUnusableError } from './storage/kms-key-check';
-import { KeySharesRejectedError } from './vault/generate-root';
+import { KeySharesRejectedError, SealUnavailableError } from './vault/generate-root';
 import { VaultUnavailableError } from './vault/active-node';
 import { VaultRequestError } from './vault/vault-errors';
 import { CredentialsUnavailableError, VaultAuthError } from './vault/vault-login';
@@ -37,6 +37,7 @@ export function toActivityFailure(err: unknown, options: FailureOptions = {}): u
   }
   if (err instanceof ChecksumMismatchError) return failure(FailureType.ChecksumMismatch, err.message);
   if (err instanceof KeySharesRejectedError) return failure(FailureType.KeySharesRejected, err.message);
+  if (err instanceof SealUnavailableError) return failure(FailureType.SealUnavailable, err.message);
   if (err instanceof KeySharesUnavailableError) return failure(FailureType.KeySharesUnavailable, err.message);
   if (err instanceof BucketNotFoundError) return failure(FailureType.BucketNotFound, err.message);
   if (err instanceof KmsKeyUnusableError) return failure(FailureType.KmsKeyUnusable, err.message);

@@ -14,11 +14,13 @@ import { failure, withFailureMapping } from './failures';
 import { type Heartbeat, startHeartbeat } from './progress-heartbeat';
 import { type KeyShares, loadKeyShares } from './keys/key-shares';
 import { snapshotTimeOf, verificationKeyFor } from './storage/snapshot-keys';
-import { cancelGenerateRoot } from './vault/generate-root';
-import { compareInventories, takeInventory } from './vault/inventory';
+import { cancelGenerateRoot, SealUnavailableError } from './vault/generate-root';
+import { clusterNodes, resolveActiveNode } from './vault/active-node';
+import { compareInventories, countedMounts, type Inventory, takeInventory } from './vault/inventory';
 import { openRootSession, revokeToken, type ShareSet } from './vault/root-session';
 import { waitUntilRestoreApplied } from './vault/restore-wait';
 import { loginToVault } from './vault/vault-login';
+import type { VaultHttp } from './vault/vault-http';
 
 export function createRestoreActivities(deps: ActivityDeps) {
   function shareSet(cluster: ClusterConfig, label: string): ShareSet {
@@ -164,27 +166,55 @@ export function createRestoreActivities(deps: ActivityDeps) {
       return withFailureMapping(async () => {
         const target = clusterOrFail(deps, plan.target);
         const source = clusterOrFail(deps, plan.source);
-        const vault = vaultFor(target);
         const ctx = Context.current();
-        const token = await openRootSession(vault, shareSetsFor(target, source, 'before'));
         // Heartbeats go on while Vault applies the snapshot too, so a cancellation arrives mid-request.
         const heartbeat = startHeartbeat('restore');
+        let session: { vault: VaultHttp; token: string } | undefined;
         try {
+          // Only the active node restores: an OpenBao standby answers the POST with 204, fails
+          // to apply it ("node is not the leader") and seals itself; a Vault standby answers 307.
+          const { vault } = await resolveActiveNode(vaultFor(target), {
+            onWaiting: () => heartbeat.phase('wait-for-leader'),
+            signal: ctx.cancellationSignal,
+          });
+          const token = await openRootSession(vault, shareSetsFor(target, source, 'before')).catch((err: unknown) => {
+            if (!(err instanceof SealUnavailableError)) throw err;
+            throw failure(
+              FailureType.SealUnavailable,
+              `${err.message}. Nothing was restored: ${target.name} is unchanged and still unsealed. ` +
+                'Run the restore again once its key service answers',
+            );
+          });
+          session = { vault, token };
+          const nodes = await clusterNodes(vault, token);
           const { body, verified } = await openVerified(plan, heartbeat, ctx.cancellationSignal);
           body.on('error', (err) => verified.destroy(err));
-          await vault.restoreSnapshot(token, body.pipe(verified), plan.force, ctx.cancellationSignal);
+          await vault
+            .restoreSnapshot(token, body.pipe(verified), plan.force, ctx.cancellationSignal)
+            .catch(async (err: unknown) => {
+              // A cut connection does not say whether Vault applied the snapshot; a target that
+              // sealed itself did, and the wait below unseals it or says it stays sealed.
+              if (
+                !(await vault.health().then(
+                  (h) => h.sealed,
+                  () => false,
+                ))
+              )
+                throw err;
+            });
           const sourceShares = shareSetsFor(target, source, 'after');
-          const { unsealed } = await waitUntilRestoreApplied(vault, token, {
+          const { unsealedNodes } = await waitUntilRestoreApplied(nodes, token, {
             loadShares: async (): Promise<KeyShares> => sourceShares[0].load(),
             heartbeat: () => heartbeat.phase('wait-for-target'),
             signal: ctx.cancellationSignal,
           });
+          const unsealed = unsealedNodes > 0;
           deps.metrics.snapshotBytes.add(verified.bytes, { cluster: target.name, direction: 'restore' });
           return { bytes: verified.bytes, unsealed };
         } finally {
           heartbeat.stop();
           // After a successful restore this token no longer exists; before it, it must go.
-          await revokeToken(vault, token);
+          if (session) await revokeToken(session.vault, session.token);
         }
       });
     },
@@ -229,7 +259,9 @@ export function createRestoreActivities(deps: ActivityDeps) {
           });
 
           if (plan.manifest.inventory) {
-            const differences = compareInventories(plan.manifest.inventory, await takeInventory(vault, token));
+            const recorded = plan.manifest.inventory;
+            const restored = await takeInventory(vault, token, { countOnly: countedMounts(recorded) });
+            const differences = compareInventories(recorded, restored);
             checks.push({
               name: 'inventory matches backup',
               status: differences.length === 0 ? 'pass' : 'fail',
@@ -292,9 +324,12 @@ export function createRestoreActivities(deps: ActivityDeps) {
     if (source.auth.method === 'token') {
       return { name, status: 'skipped', expected: 'a login method', actual: `${source.name} uses a static token` };
     }
+    // The source's login, made at the target's address with the target's TLS settings.
     const restoredAsSource: ClusterConfig = { ...source, address: target.address };
-    if (target.caCertFile) restoredAsSource.caCertFile = target.caCertFile;
-    else delete restoredAsSource.caCertFile;
+    for (const field of ['caCertFile', 'tlsServerName', 'clientCertFile', 'clientKeyFile'] as const) {
+      if (target[field]) restoredAsSource[field] = target[field];
+      else delete restoredAsSource[field];
+    }
     const vault = vaultFor(restoredAsSource);
     try {
       const session = await loginToVault(restoredAsSource, vault, deps);
@@ -326,12 +361,14 @@ export function createRestoreActivities(deps: ActivityDeps) {
   }
 }
 
-function summarizeInventory(inv: {
-  secretMounts: string[];
-  authMethods: string[];
-  policies: string[];
-  keyCounts: Record<string, number>;
-}): string {
+function summarizeInventory(inv: Inventory): string {
   const keys = Object.values(inv.keyCounts).reduce((a, b) => a + b, 0);
-  return `${inv.secretMounts.length} mounts, ${inv.authMethods.length} auth methods, ${inv.policies.length} policies, ${keys} keys`;
+  const counted = Object.keys(inv.keyCounts).length;
+  const notCounted = Object.keys(inv.uncounted ?? {}).length;
+  const total = (field: 'secretMounts' | 'authMethods' | 'policies') => inv.totals?.[field] ?? inv[field].length;
+  return (
+    `${total('secretMounts')} mounts, ${total('authMethods')} auth methods, ${total('policies')} policies, ` +
+    `${keys} keys in ${counted} KV mounts` +
+    (notCounted ? ` (${notCounted} KV mounts not counted: ${Object.keys(inv.uncounted ?? {}).join(', ')})` : '')
+  );
 }

@@ -3,15 +3,15 @@
 //   seed   — the procedure vsnap replaces: `bao operator raft snapshot save` then `aws s3 cp`,
 //            and `aws s3 cp` then `bao operator raft snapshot restore -force`.
 // A restore counts as done at the same point for every method: the target is unsealed (with
-// the source's keys, as the seed procedure does), active, and no longer knows a token created
+// the source's keys, as the cron-job procedure does), active, and no longer knows a token created
 // just before the restore (vsnap's own definition, activities/vault/restore-wait.ts).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { waitUntilRestoreApplied } from '../activities/vault/restore-wait';
-import { VaultHttp } from '../activities/vault/vault-http';
-import type { BenchContext } from './context';
+import type { VaultHttp } from '../activities/vault/vault-http';
+import { activeProdNode, type BenchContext, benchVault, tlsFlags } from './context';
 import { runCommand, timed } from './run-command';
 
 export class Baselines {
@@ -20,11 +20,11 @@ export class Baselines {
   private readonly drill: VaultHttp;
 
   constructor(private readonly ctx: BenchContext) {
-    this.prod = new VaultHttp({ address: ctx.env.VSNAP_PROD_ADDR, timeoutMs: 300_000 });
-    this.drill = new VaultHttp({ address: ctx.env.VSNAP_DRILL_ADDR, timeoutMs: 300_000 });
+    this.prod = benchVault(ctx.prod);
+    this.drill = benchVault(ctx.drill);
   }
 
-  /** The snapshot file the seed backup of `round` saved (kept for the raw restore). */
+  /** The snapshot file the cron-job backup of `round` saved (kept for the raw restore). */
   snapshotFile(round: number): string {
     return join(this.dir, `seed-${round}.snap`);
   }
@@ -54,8 +54,11 @@ export class Baselines {
 
   async limitBackup(): Promise<number> {
     const header = this.tokenHeaderFile(this.ctx.prodRootToken);
-    const url = `${this.prod.address}/v1/sys/storage/raft/snapshot`;
-    return timed(() => runCommand('curl', ['-sS', '--fail', '-o', '/dev/null', '-H', `@${header}`, url]));
+    const active = await activeProdNode(this.ctx);
+    const tls = tlsFlags(this.ctx.prod, `${active.address}/v1/sys/storage/raft/snapshot`);
+    return timed(() =>
+      runCommand('curl', ['-sS', '--fail', '-o', '/dev/null', ...tls.curl, '-H', `@${header}`, tls.url]),
+    );
   }
 
   /**
@@ -63,12 +66,11 @@ export class Baselines {
    * S3, in this process (no CLI start-up), with no login, canary, validation or manifest.
    */
   async rawPipelineBackup(s3: S3Client): Promise<number> {
+    const active = await activeProdNode(this.ctx);
     return timed(async () => {
-      const res = await fetch(`${this.prod.address}/v1/sys/storage/raft/snapshot`, {
-        headers: { 'X-Vault-Token': this.ctx.prodRootToken },
-      });
-      if (!res.ok) throw new Error(`raw snapshot read: HTTP ${res.status}`);
-      const body = Buffer.from(await res.arrayBuffer());
+      const chunks: Buffer[] = [];
+      for await (const chunk of await active.openSnapshotStream(this.ctx.prodRootToken)) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks);
       await s3.send(
         new PutObjectCommand({
           Bucket: this.ctx.bucket,
@@ -80,7 +82,7 @@ export class Baselines {
     });
   }
 
-  /** The seed's two passes, timed together and each on its own (the upload alone is S3's floor). */
+  /** The cron-job procedure's two passes, timed together and each on its own (the upload alone is S3's floor). */
   async seedBackup(round: number): Promise<{ seconds: number; saveSeconds: number; uploadSeconds: number }> {
     const file = this.snapshotFile(round);
     const aws = this.awsArgs();
@@ -89,6 +91,7 @@ export class Baselines {
       runCommand(this.ctx.bao, ['operator', 'raft', 'snapshot', 'save', file], {
         VAULT_ADDR: this.prod.address,
         VAULT_TOKEN: this.ctx.prodRootToken,
+        ...tlsFlags(this.ctx.prod, this.prod.address).baoEnv,
       }),
     );
     const sse = this.ctx.kmsKeyId ? ['--sse', 'aws:kms', '--sse-kms-key-id', this.ctx.kmsKeyId] : [];
@@ -101,7 +104,7 @@ export class Baselines {
   async rawRestore(round: number): Promise<number> {
     const token = await this.preRestoreToken();
     const header = this.tokenHeaderFile(token);
-    const url = `${this.drill.address}/v1/sys/storage/raft/snapshot-force`;
+    const tls = tlsFlags(this.ctx.drill, `${this.drill.address}/v1/sys/storage/raft/snapshot-force`);
     const file = this.snapshotFile(round);
     return timed(async () => {
       await runCommand('curl', [
@@ -109,11 +112,12 @@ export class Baselines {
         '--fail',
         '-o',
         '/dev/null',
+        ...tls.curl,
         '-H',
         `@${header}`,
         '--data-binary',
         `@${file}`,
-        url,
+        tls.url,
       ]);
       await this.waitForDrill(token);
     });
@@ -133,6 +137,7 @@ export class Baselines {
         await runCommand(this.ctx.bao, ['operator', 'raft', 'snapshot', 'restore', '-force', file], {
           VAULT_ADDR: this.drill.address,
           VAULT_TOKEN: token,
+          ...tlsFlags(this.ctx.drill, this.drill.address).baoEnv,
         });
         await this.waitForDrill(token);
       });
@@ -162,7 +167,7 @@ export class Baselines {
   }
 
   private async waitForDrill(preRestoreToken: string): Promise<void> {
-    await waitUntilRestoreApplied(this.drill, preRestoreToken, {
+    await waitUntilRestoreApplied([this.drill], preRestoreToken, {
       loadShares: () => Promise.resolve(this.ctx.prodKeys),
       heartbeat: () => undefined,
     });

@@ -3,6 +3,9 @@
 // drill as its drill), so bench runs never touch prod's real snapshots or retention.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { vaultFor } from '../activities/deps';
+import { resolveActiveNode } from '../activities/vault/active-node';
+import type { VaultHttp } from '../activities/vault/vault-http';
 import type { ClusterConfig } from '../worker/config';
 
 export const repoRoot = join(__dirname, '..');
@@ -26,6 +29,37 @@ export interface BenchContext {
   configFile: string;
   /** S3 prefix of everything the bench writes; deleted at the end. */
   prefix: string;
+  /** The stack's prod (its load balancer) and drill, as the worker reaches them (CA, TLS server name). */
+  prod: ClusterConfig;
+  drill: ClusterConfig;
+}
+
+/** A Vault client for one of the stack's clusters, at `address` if given (one of its nodes). */
+export function benchVault(cluster: ClusterConfig, address?: string): VaultHttp {
+  return vaultFor({ ...cluster, ...(address ? { address } : {}) }, 300_000);
+}
+
+/** prod's active node: where the raw "limit" reads go, since a standby's snapshot is not the whole one. */
+export async function activeProdNode(ctx: BenchContext): Promise<VaultHttp> {
+  return (await resolveActiveNode(benchVault(ctx.prod))).vault;
+}
+
+/**
+ * The TLS flags the stack's clusters need, for curl and for the bao CLI: trust the stack's CA
+ * and check the certificate against the cluster's DNS name (the nodes' certificates do not all
+ * cover 127.0.0.1).
+ */
+export function tlsFlags(
+  cluster: ClusterConfig,
+  url: string,
+): { curl: string[]; baoEnv: NodeJS.ProcessEnv; url: string } {
+  const { hostname, port } = new URL(url);
+  const name = cluster.tlsServerName ?? hostname;
+  return {
+    curl: ['--cacert', cluster.caCertFile ?? '', '--resolve', `${name}:${port}:${hostname}`],
+    baoEnv: { VAULT_CACERT: cluster.caCertFile ?? '', VAULT_TLS_SERVER_NAME: name },
+    url: url.replace(hostname, name),
+  };
 }
 
 function readEnvFile(file: string): Record<string, string> {
@@ -54,9 +88,6 @@ export function loadBenchContext(): BenchContext {
       seal: string;
     };
   const prod = init('prod');
-  if (prod.seal !== 'shamir') {
-    throw new Error('the bench expects the stack with Shamir seals: "npm run stack:down && npm run stack:up"');
-  }
   const prefix = 'bench';
   // scripts/with-seaweedfs.sh points S3 (only) at SeaweedFS, which has no SSE-KMS.
   const s3Store = process.env.VSNAP_TEST_S3 === 'seaweedfs' ? 'seaweedfs' : 'moto';
@@ -89,5 +120,7 @@ export function loadBenchContext(): BenchContext {
     s3Endpoint: process.env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL,
     configFile,
     prefix,
+    prod: prodCluster,
+    drill: drillCluster,
   };
 }

@@ -3,36 +3,33 @@
 // Each blob is one KV secret of BLOB_BYTES base64 characters: under Raft's 1 MiB entry limit,
 // and random so the gzip'd snapshot is about as large as the data.
 import { randomBytes } from 'node:crypto';
+import { VaultRequestError } from '../activities/vault/vault-errors';
+import type { VaultHttp } from '../activities/vault/vault-http';
 
 export const BLOB_BYTES = 512 * 1024;
 const PATH = 'bench';
 const WRITERS = 4;
 
 export interface VaultTarget {
-  address: string;
+  vault: VaultHttp;
   token: string;
-}
-
-async function vault(target: VaultTarget, method: string, path: string, body?: unknown): Promise<Response> {
-  const res = await fetch(`${target.address}/v1/${path}`, {
-    method,
-    headers: { 'X-Vault-Token': target.token, 'Content-Type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  if (!res.ok && res.status !== 404) {
-    throw new Error(`${method} ${path}: HTTP ${res.status} ${await res.text()}`);
-  }
-  return res;
 }
 
 const blobName = (i: number) => `blob-${String(i).padStart(6, '0')}`;
 
 /** The bench blobs already in the cluster (their indexes). */
 async function existingBlobs(target: VaultTarget): Promise<Set<number>> {
-  const res = await vault(target, 'LIST', `secret/metadata/${PATH}`);
-  if (res.status === 404) return new Set();
-  const { data } = (await res.json()) as { data: { keys: string[] } };
-  return new Set(data.keys.filter((k) => k.startsWith('blob-')).map((k) => Number(k.slice(5))));
+  const listed = await target.vault
+    .request<{ data: { keys: string[] } }>('list bench blobs', {
+      method: 'LIST',
+      path: `/secret/metadata/${PATH}`,
+      token: target.token,
+    })
+    .catch((err: unknown) => {
+      if (err instanceof VaultRequestError && err.status === 404) return { data: { keys: [] } };
+      throw err;
+    });
+  return new Set(listed.data.keys.filter((k) => k.startsWith('blob-')).map((k) => Number(k.slice(5))));
 }
 
 /** Runs `work(i)` for each i with WRITERS in parallel. */
@@ -57,10 +54,19 @@ export async function fillTo(
   const extra = [...have].filter((i) => i >= want);
   await inParallel(missing, async (i) => {
     const value = randomBytes((BLOB_BYTES / 4) * 3).toString('base64');
-    await vault(target, 'POST', `secret/data/${PATH}/${blobName(i)}`, { data: { value } });
+    await target.vault.request('write bench blob', {
+      method: 'POST',
+      path: `/secret/data/${PATH}/${blobName(i)}`,
+      json: { data: { value } },
+      token: target.token,
+    });
   });
   await inParallel(extra, async (i) => {
-    await vault(target, 'DELETE', `secret/metadata/${PATH}/${blobName(i)}`);
+    await target.vault.request('destroy bench blob', {
+      method: 'DELETE',
+      path: `/secret/metadata/${PATH}/${blobName(i)}`,
+      token: target.token,
+    });
   });
   return {
     blobs: want,

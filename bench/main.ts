@@ -1,5 +1,5 @@
 // npm run bench [-- --size 512 --rounds 3 --small 128 --large 1024 --quick --keep-data --out DIR]
-// Measures vsnap's backup and restore against Vault's own limit and the seed's two-pass
+// Measures vsnap's backup and restore against Vault's own limit and the cron-job procedure's two-pass
 // procedure, alternating the methods round by round, plus the worker's peak memory at two
 // sizes and the fixed cost of a near-empty backup. Prints a table; writes JSON to bench/results/.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import '../worker/quiet-sdk-warnings';
 import { connectTemporal, type VsnapClient } from '../client/connection';
 import { SnapshotStore } from '../activities/storage/snapshot-store';
 import { Baselines } from './baselines';
-import { type BenchContext, loadBenchContext, repoRoot } from './context';
+import { type BenchContext, benchVault, loadBenchContext, repoRoot } from './context';
 import { BLOB_BYTES, fillTo, type VaultTarget } from './fill';
 import { buildResult, formatTable, median, type MemoryFigures, type Samples } from './report';
 import { runCommand } from './run-command';
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const ctx = loadBenchContext();
   Object.assign(process.env, ctx.env);
-  const prod: VaultTarget = { address: ctx.env.VSNAP_PROD_ADDR, token: ctx.prodRootToken };
+  const prod: VaultTarget = { vault: benchVault(ctx.prod), token: ctx.prodRootToken };
   const s3 = new S3Client({ forcePathStyle: true });
   const baselines = new Baselines(ctx);
   const fills: { seconds: number; written: number }[] = [];

@@ -15,7 +15,7 @@ export interface Samples {
   backup: { limit: number[]; seed: number[]; vsnap: number[] };
   restore: { limit: number[]; seed: number[]; vsnap: number[] };
   restoreSteps: Record<string, number>[];
-  /** The seed backup's two passes: `bao … snapshot save` and `aws s3 cp` (S3's own floor). */
+  /** The cron-job backup's two passes: `bao … snapshot save` and `aws s3 cp` (S3's own floor). */
   seedPasses: { save: number[]; upload: number[] };
 }
 

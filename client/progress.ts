@@ -1,8 +1,8 @@
 // What a run is doing right now: its status, the step from the `progress` query, and the live
 // byte count from the running activity's heartbeat. Rendered as a bar on a TTY, as plain
 // lines otherwise (logs, CI).
-import { defaultPayloadConverter } from '@temporalio/common';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow';
 
 export interface RunProgress {
   workflowId: string;
@@ -22,7 +22,11 @@ interface ProgressQuery {
   totalBytes?: number;
 }
 
-export async function readProgress(handle: WorkflowHandle): Promise<RunProgress> {
+/**
+ * `client` decodes the heartbeat details as it decodes everything else: with payload
+ * encryption on, they are encrypted like any payload the worker writes.
+ */
+export async function readProgress(client: Client, handle: WorkflowHandle): Promise<RunProgress> {
   const d = await handle.describe();
   const p: RunProgress = { workflowId: d.workflowId, type: d.type, status: d.status.name };
   const q = await handle.query<ProgressQuery>('progress').catch(() => undefined);
@@ -32,7 +36,10 @@ export async function readProgress(handle: WorkflowHandle): Promise<RunProgress>
   const pending = d.raw.pendingActivities?.[0];
   const payload = pending?.heartbeatDetails?.payloads?.[0];
   if (payload) {
-    const details = defaultPayloadConverter.fromPayload<{ step?: string; bytes?: number }>(payload);
+    const details = await decodeOptionalSinglePayload<{ step?: string; bytes?: number }>(
+      client.options.loadedDataConverter,
+      payload,
+    );
     if (typeof details?.bytes === 'number') p.bytes = details.bytes;
   }
   if (pending?.attempt && pending.attempt > 1) p.attempt = pending.attempt;

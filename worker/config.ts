@@ -5,9 +5,9 @@ import type { KeySourceConfig } from '../activities/keys/key-shares';
 import { DEFAULT_TASK_QUEUE } from '../workflows/names';
 
 export type AppRoleCredentialSource =
-  /** Role and secret IDs from environment variables (the seed's External Secret sets these names). */
+  /** Role and secret IDs from environment variables (the cron-job procedure's External Secret sets these names). */
   | { source: 'env'; roleIdEnv: string; secretIdEnv: string }
-  /** A Secrets Manager secret holding JSON with APPROLE_ROLE_ID and APPROLE_SECRET_ID, as the seed stores it. */
+  /** A Secrets Manager secret holding JSON with APPROLE_ROLE_ID and APPROLE_SECRET_ID, as the cron-job procedure stores it. */
   | { source: 'secretsManager'; secretId: string };
 
 export type VaultAuthConfig =
@@ -20,10 +20,19 @@ export interface ClusterConfig {
   name: string;
   address: string;
   caCertFile?: string;
+  /** The name Vault's certificate is checked against when the address's host is not in it. */
+  tlsServerName?: string;
+  /** A client certificate and key (PEM files) for listeners that require mutual TLS. */
+  clientCertFile?: string;
+  clientKeyFile?: string;
+  /** The namespace vsnap's calls are made in (Vault Enterprise, OpenBao); snapshots are root-only. */
+  namespace?: string;
+  /** Allows an http:// address: tokens, secret IDs and key shares would cross the network in clear. */
+  allowInsecureHttp?: boolean;
   auth: VaultAuthConfig;
   storage: { bucket: string; prefix: string; kmsKeyId?: string };
   retention: { keep: number; maxAgeDays?: number };
-  /** KV v2 mount and path of the canary written before each snapshot (the seed's secret/check_timestamp). */
+  /** KV v2 mount and path of the canary written before each snapshot (the cron-job procedure's secret/check_timestamp). */
   canary: { mount: string; path: string };
   /** A protected cluster (production) is never a restore target without explicit approval. */
   protected: boolean;
@@ -145,13 +154,17 @@ function readConfigFile(file: string, problems: string[]): Raw | undefined {
   return undefined;
 }
 
-/** The seed's deployment, with no file: one cluster from VAULT_ADDR, BUCKET_NAME and the AppRole env vars. */
+/** The cron-job procedure's deployment, with no file: one cluster from VAULT_ADDR, BUCKET_NAME and the AppRole env vars. */
 function clusterFromEnv(env: NodeJS.ProcessEnv, problems: string[]): ClusterConfig {
   const name = env.VSNAP_CLUSTER || 'vault';
   const raw: Raw = {
     name,
     address: env.VAULT_ADDR,
     caCertFile: env.VAULT_CACERT,
+    tlsServerName: env.VAULT_TLS_SERVER_NAME,
+    clientCertFile: env.VAULT_CLIENT_CERT,
+    clientKeyFile: env.VAULT_CLIENT_KEY,
+    allowInsecureHttp: env.VSNAP_ALLOW_INSECURE_HTTP === 'true',
     auth: authFromEnv(env),
     storage: { bucket: env.BUCKET_NAME, prefix: env.VSNAP_PREFIX, kmsKeyId: env.VSNAP_KMS_KEY_ID },
     retention: {
@@ -229,12 +242,11 @@ function parseCluster(raw: unknown, where: string, problems: string[]): ClusterC
     problems.push(`${where}: retention.maxAgeDays must be a number > 0, got ${JSON.stringify(maxAgeDays)}`);
   }
   const canary = (c.canary ?? {}) as Raw;
-  const caCertFile = typeof c.caCertFile === 'string' && c.caCertFile ? c.caCertFile : undefined;
-  if (caCertFile && !existsSync(caCertFile)) problems.push(`${where}: caCertFile ${caCertFile} does not exist`);
+  const tls = parseTls(c, address, where, problems);
   return {
     name,
     address,
-    ...(caCertFile ? { caCertFile } : {}),
+    ...tls,
     auth: parseAuth(c.auth, `${where}: auth`, problems),
     storage: {
       bucket,
@@ -250,6 +262,53 @@ function parseCluster(raw: unknown, where: string, problems: string[]): ClusterC
     ...(c.keyShares !== undefined ? { keyShares: parseKeySource(c.keyShares, `${where}: keyShares`, problems) } : {}),
     ...(typeof c.drillSource === 'string' && c.drillSource ? { drillSource: c.drillSource } : {}),
   };
+}
+
+type ClusterTls = Pick<
+  ClusterConfig,
+  'caCertFile' | 'tlsServerName' | 'clientCertFile' | 'clientKeyFile' | 'namespace' | 'allowInsecureHttp'
+>;
+
+/** How vsnap reaches the cluster: its CA, server name, client certificate, namespace, and plain HTTP only by choice. */
+function parseTls(c: Raw, address: string, where: string, problems: string[]): ClusterTls {
+  const text = (field: string): string | undefined => {
+    const value = c[field];
+    if (value === undefined || value === '') return undefined;
+    if (typeof value === 'string') return value;
+    problems.push(`${where}: ${field} must be a string, got ${JSON.stringify(value)}`);
+    return undefined;
+  };
+  const file = (field: string): string | undefined => {
+    const path = text(field);
+    if (path && !existsSync(path)) problems.push(`${where}: ${field} ${path} does not exist`);
+    return path;
+  };
+  const out: ClusterTls = {};
+  const caCertFile = file('caCertFile');
+  const clientCertFile = file('clientCertFile');
+  const clientKeyFile = file('clientKeyFile');
+  const tlsServerName = text('tlsServerName');
+  const namespace = text('namespace')?.replace(/^\/+|\/+$/g, '');
+  if (caCertFile) out.caCertFile = caCertFile;
+  if (clientCertFile) out.clientCertFile = clientCertFile;
+  if (clientKeyFile) out.clientKeyFile = clientKeyFile;
+  if (tlsServerName) out.tlsServerName = tlsServerName;
+  if (namespace) out.namespace = namespace;
+  if (Boolean(clientCertFile) !== Boolean(clientKeyFile)) {
+    problems.push(`${where}: clientCertFile and clientKeyFile go together; set both for mutual TLS, or neither`);
+  }
+  if (c.allowInsecureHttp !== undefined && typeof c.allowInsecureHttp !== 'boolean') {
+    problems.push(`${where}: allowInsecureHttp must be true or false`);
+  }
+  if (c.allowInsecureHttp === true) out.allowInsecureHttp = true;
+  if (address.startsWith('http://') && !out.allowInsecureHttp) {
+    problems.push(
+      `${where}: address ${address} is plain http: vsnap would send Vault tokens, AppRole secret IDs and key ` +
+        'shares unencrypted. Use https://, or set "allowInsecureHttp": true (VSNAP_ALLOW_INSECURE_HTTP=true) ' +
+        'for a Vault reached only over a trusted local link',
+    );
+  }
+  return out;
 }
 
 function parseAuth(raw: unknown, where: string, problems: string[]): VaultAuthConfig {

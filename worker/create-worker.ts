@@ -30,7 +30,7 @@ export interface CreateWorkerOptions {
 
 export async function createVsnapWorker(options: CreateWorkerOptions): Promise<VsnapWorker> {
   const { config, logger } = options;
-  const aws = createAwsClients(config);
+  const aws = createAwsClients(config, 'worker', options.env ?? process.env);
   const activities = createActivities({
     config,
     store: new SnapshotStore(aws.s3),

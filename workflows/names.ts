@@ -27,6 +27,7 @@ export const FailureType = {
   CredentialsUnavailable: 'CredentialsUnavailable',
   KeySharesUnavailable: 'KeySharesUnavailable',
   KeySharesRejected: 'KeySharesRejected',
+  SealUnavailable: 'SealUnavailable',
   SnapshotNotFound: 'SnapshotNotFound',
   ChecksumMismatch: 'ChecksumMismatch',
   ApprovalTimeout: 'ApprovalTimeout',

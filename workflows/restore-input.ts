@@ -15,7 +15,7 @@ export interface RestoreInput {
   dryRun?: boolean;
   /** How long a protected target waits for an `approve` update. Default 60. */
   approvalTimeoutMinutes?: number;
-  /** The canary must be younger than this. Default 8 (the seed's 691200 s). */
+  /** The canary must be younger than this. Default 8 (the cron-job procedure's 691200 s). */
   maxAgeDays?: number;
 }
 

@@ -1,5 +1,5 @@
 // Key shares (Shamir unseal keys or auto-unseal recovery keys) from a key source: AWS Secrets
-// Manager (the seed's `recovery_key` secret), a mounted file, or an environment variable.
+// Manager (the cron-job procedure's `recovery_key` secret), a mounted file, or an environment variable.
 // They are read inside the activity that uses them and never returned from it.
 import { readFile } from 'node:fs/promises';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -56,7 +56,7 @@ export async function loadKeyShares(
 }
 
 /**
- * Accepts the shapes operators already have: vsnap's `{keys, threshold}`, the seed's
+ * Accepts the shapes operators already have: vsnap's `{keys, threshold}`, the cron-job procedure's
  * `{recovery_key}`, the output of `vault/bao operator init -format=json`
  * (`unseal_keys_b64` / `recovery_keys_b64`), or one share per line.
  */

@@ -8,7 +8,7 @@ export const MANIFEST_FORMAT = 'vsnap.manifest/v1';
 export interface CanaryRecord {
   /** KV v2 mount/path, e.g. secret/check_timestamp */
   path: string;
-  /** Unix seconds written just before the snapshot (the seed's check_timestamp value). */
+  /** Unix seconds written just before the snapshot (the cron-job procedure's check_timestamp value). */
   value: number;
   workflowId: string;
 }

@@ -1,5 +1,5 @@
 // Object key layout. Snapshot keys embed the UTC start time, so they sort chronologically and
-// the seed's `aws s3 ls s3://BUCKET/PREFIX/ | sort | tail -n 1` names the newest. Manifests
+// the cron-job procedure's `aws s3 ls s3://BUCKET/PREFIX/ | sort | tail -n 1` names the newest. Manifests
 // live one level down (`PREFIX/manifests/`), where `aws s3 ls` shows them as a single PRE
 // line that sorts first.
 

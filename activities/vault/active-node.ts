@@ -75,7 +75,7 @@ function assertUsable(address: string, health: VaultHealth): void {
   }
   if (health.sealed) {
     throw new VaultUnavailableError(
-      `Vault at ${address} is sealed; unseal it (vault operator unseal) before backing it up`,
+      `Vault at ${address} is sealed; unseal it first (vault operator unseal, or restart it if its auto-unseal key service was down)`,
       'sealed',
     );
   }
@@ -96,4 +96,18 @@ async function confirmedActiveNode(configured: VaultHttp): Promise<{ node?: Acti
     node: { vault: candidate, version: health.version, clusterName: health.cluster_name, clusterId: health.cluster_id },
     why: 'active',
   };
+}
+
+/**
+ * Every node of the cluster `active` belongs to, from sys/ha-status (a root token can read
+ * it): a restore must see every one of them unsealed, not only the one it talked to. A
+ * cluster without HA, or a Vault that does not serve the endpoint, is the one node.
+ */
+export async function clusterNodes(active: VaultHttp, token: string): Promise<VaultHttp[]> {
+  const status = await active
+    .request<{ nodes?: { api_address?: string }[] }>('HA status', { method: 'GET', path: '/sys/ha-status', token })
+    .catch(() => undefined);
+  const addresses = (status?.nodes ?? []).map((n) => n.api_address).filter((a): a is string => Boolean(a));
+  if (addresses.length === 0) return [active];
+  return addresses.map((address) => (address === active.address ? active : active.forNode(address)));
 }

@@ -1,4 +1,4 @@
-// The seed's generate_root_token, as code: start a generate-root attempt (Vault creates the
+// The cron-job procedure's generate_root_token, as code: start a generate-root attempt (Vault creates the
 // OTP), feed key shares one at a time until complete, decode the token. The attempt is
 // cancelled on any failure, so a failed run leaves no half-authorised attempt behind.
 import type { KeyShares } from '../keys/key-shares';
@@ -11,6 +11,21 @@ export class KeySharesRejectedError extends Error {
     this.name = 'KeySharesRejectedError';
   }
 }
+
+/**
+ * The cluster cannot check key shares because it cannot reach its seal: with auto-unseal, the
+ * recovery keys are stored encrypted by the seal (a KMS key, a transit engine), and Vault
+ * decrypts them to compare. Not a wrong share: the key service is down or unreachable.
+ */
+export class SealUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SealUnavailableError';
+  }
+}
+
+/** Vault's words when decrypting its seal-wrapped stored keys fails. */
+const SEAL_FAILURE = /failed to decrypt encrypted stored keys|error decrypting|seal.*(unavailable|unreachable)/i;
 
 interface AttemptStatus {
   started: boolean;
@@ -66,9 +81,13 @@ export async function generateRootToken(vault: VaultHttp, shares: KeyShares): Pr
         });
       } catch (err) {
         if (err instanceof VaultRequestError && err.status === 400) {
-          throw new KeySharesRejectedError(
-            `${vault.address} rejected the key shares for generate-root: ${err.vaultErrors.join('; ')}`,
-          );
+          const why = err.vaultErrors.join('; ');
+          if (SEAL_FAILURE.test(why)) {
+            throw new SealUnavailableError(
+              `${vault.address} cannot reach the key service of its auto-unseal seal (KMS, transit) to check key shares: ${why}`,
+            );
+          }
+          throw new KeySharesRejectedError(`${vault.address} rejected the key shares for generate-root: ${why}`);
         }
         throw err;
       }

@@ -13,6 +13,20 @@ export interface VaultEndpoint {
   address: string;
   /** PEM bundle to trust for TLS, when Vault's certificate is not from a public CA. */
   caCert?: string;
+  /**
+   * The name Vault's certificate is checked against (and sent as SNI), instead of the host
+   * of the address dialled. Needed when that host is not in the certificate: a load
+   * balancer's IP, or a node's advertised pod IP when following the leader.
+   */
+  tlsServerName?: string;
+  /** A client certificate and its key (PEM), for listeners that require mutual TLS. */
+  clientCert?: string;
+  clientKey?: string;
+  /**
+   * The namespace every call is made in (X-Vault-Namespace), except the Raft snapshot
+   * endpoints, which exist only in the root namespace.
+   */
+  namespace?: string;
   timeoutMs?: number;
 }
 
@@ -67,11 +81,11 @@ export class VaultHttp {
   async request<T = Record<string, unknown>>(operation: string, req: VaultRequest): Promise<T> {
     const client = nodeVault({
       endpoint: this.address,
-      requestOptions: verifiedTls(this.endpoint.caCert),
+      requestOptions: verifiedTls(this.tlsOptions()),
     });
     // node-vault fills what it is not given from the environment: $VAULT_TOKEN, $VAULT_PREFIX
     // and $VAULT_NAMESPACE. A request carries only the token, path and namespace vsnap chose.
-    Object.assign(client, { token: req.token ?? '', pathPrefix: '', namespace: '' });
+    Object.assign(client, { token: req.token ?? '', pathPrefix: '', namespace: this.endpoint.namespace ?? '' });
     try {
       const response: unknown = await client.request({
         method: req.method,
@@ -118,6 +132,17 @@ export class VaultHttp {
     });
   }
 
+  /** The TLS settings every connection to this cluster uses, JSON calls and streams alike. */
+  private tlsOptions(): TlsOptions {
+    const { caCert, tlsServerName, clientCert, clientKey } = this.endpoint;
+    return {
+      ...(caCert ? { ca: caCert } : {}),
+      ...(tlsServerName ? { servername: tlsServerName } : {}),
+      ...(clientCert ? { cert: clientCert } : {}),
+      ...(clientKey ? { key: clientKey } : {}),
+    };
+  }
+
   private send(
     operation: string,
     method: 'GET' | 'POST',
@@ -129,10 +154,11 @@ export class VaultHttp {
     const url = new URL(this.address + path);
     const transport = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
+      // No X-Vault-Namespace: the Raft snapshot endpoints, the only streams, are root-namespace only.
       const req = transport.request(url, {
         method,
         headers: { 'X-Vault-Token': token, ...(body ? { 'Content-Type': 'application/octet-stream' } : {}) },
-        ...(this.endpoint.caCert ? { ca: this.endpoint.caCert } : {}),
+        ...this.tlsOptions(),
         signal,
       });
       req.setTimeout(this.endpoint.timeoutMs ?? 30_000, () => {
@@ -161,13 +187,16 @@ export class VaultHttp {
   }
 }
 
+type TlsOptions = Pick<https.RequestOptions, 'ca' | 'servername' | 'cert' | 'key'>;
+
 /**
  * node-vault turns certificate verification off when $VAULT_SKIP_VERIFY has any value, even
  * "false"; its JSON calls carry AppRole secret IDs, key shares and root tokens, so verification
- * is forced back on here.
+ * is forced back on here. node-vault hands `agentOptions` to the https.Agent of each call, which
+ * passes them to every TLS connection it opens, redirects included.
  */
-function verifiedTls(caCert: string | undefined): NonNullable<Parameters<typeof nodeVault>[0]>['requestOptions'] {
-  const options = { agentOptions: { rejectUnauthorized: true }, ...(caCert ? { ca: caCert } : {}) };
+function verifiedTls(tls: TlsOptions): NonNullable<Parameters<typeof nodeVault>[0]>['requestOptions'] {
+  const options = { agentOptions: { rejectUnauthorized: true, ...tls } };
   return options as NonNullable<Parameters<typeof nodeVault>[0]>['requestOptions'];
 }
 

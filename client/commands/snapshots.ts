@@ -96,7 +96,7 @@ interface ClusterContext {
 /** The worker's config and the chosen cluster; any problem is a usage error (exit 2). */
 function clusterContext(subcommand: string, name: string | undefined, env = process.env): ClusterContext {
   const where = `vsnap snapshots ${subcommand}`;
-  // Without VSNAP_CONFIG the worker falls back to the seed's env vars; with neither there is
+  // Without VSNAP_CONFIG the worker falls back to the cron-job procedure's env vars; with neither there is
   // nothing to read, and loadConfig's "VAULT_ADDR is required" would not say what to do.
   if (!env.VSNAP_CONFIG && !env.BUCKET_NAME) {
     throw new UsageError(
@@ -120,8 +120,12 @@ function clusterContext(subcommand: string, name: string | undefined, env = proc
   return { config, cluster };
 }
 
-async function withStore<T>(config: VsnapConfig, use: (store: SnapshotStore) => Promise<T>): Promise<T> {
-  const aws = createAwsClients(config);
+async function withStore<T>(
+  subcommand: string,
+  config: VsnapConfig,
+  use: (store: SnapshotStore) => Promise<T>,
+): Promise<T> {
+  const aws = createAwsClients(config, `vsnap snapshots ${subcommand}`);
   try {
     return await use(new SnapshotStore(aws.s3));
   } finally {
@@ -149,7 +153,7 @@ async function listSnapshots(flags: Flags): Promise<number> {
   const { bucket, prefix } = cluster.storage;
   let snapshots: ListedSnapshot[];
   try {
-    snapshots = await withStore(config, async (store) => {
+    snapshots = await withStore('list', config, async (store) => {
       const objects = await store.listSnapshots(bucket, prefix);
       const now = Date.now();
       return Promise.all(
@@ -279,7 +283,7 @@ async function inspectSnapshot(target: string, flags: Flags): Promise<number> {
   }
   const { config, cluster } = clusterContext('inspect', flags.cluster);
   const { bucket, key } = storedLocation(target, cluster);
-  return withStore(config, async (store) => {
+  return withStore('inspect', config, async (store) => {
     let manifest: SnapshotManifest | undefined;
     try {
       manifest = await store.readManifest(bucket, key);

@@ -50,7 +50,7 @@ function statusCommand(name: 'status' | 'watch'): Command {
         const meter = new RateMeter();
         let lastLine = '';
         for (;;) {
-          const p = await readProgress(handle);
+          const p = await readProgress(temporal.client, handle);
           meter.sample(p.bytes);
           const done = p.status !== 'RUNNING';
           if (values.json) {

@@ -24,7 +24,7 @@ Options:
   --cluster NAME      the cluster whose backup is drilled (default: the drill cluster's drillSource)
   --target NAME       the drill cluster (default: the cluster whose drillSource is --cluster)
   --snapshot KEY      "latest" (default) or an exact snapshot key
-  --max-age-days N    the canary must be younger than this (default 8, as in the seed)
+  --max-age-days N    the canary must be younger than this (default 8, as in the cron-job procedure)
   --webhook URL       Slack-compatible webhook notified on failure
   --notify-success    also notify on success
   --no-wait           start and return the workflow id

@@ -37,7 +37,7 @@ export function toScheduleOptions(
 ): ScheduleOptions<ScheduleOptionsStartWorkflowAction<Workflow>> {
   return {
     scheduleId: d.id,
-    // Cron in UTC (the schedule's default time zone), as the seed's cron job ran; or a fixed interval.
+    // Cron in UTC (the schedule's default time zone), as the cron-job procedure's cron job ran; or a fixed interval.
     spec:
       d.every !== undefined
         ? { intervals: [{ every: d.every }], jitter: d.jitter }

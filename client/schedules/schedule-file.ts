@@ -38,7 +38,7 @@ export class ScheduleFileError extends Error {
   }
 }
 
-/** The seed's rhythm: a backup every 6 hours, a restore drill weekly, in UTC. */
+/** The cron-job procedure's rhythm: a backup every 6 hours, a restore drill weekly, in UTC. */
 const DEFAULTS: Record<ScheduleKind, Pick<DesiredSchedule, 'cron' | 'jitter' | 'catchupWindow' | 'pauseOnFailure'>> = {
   backup: { cron: ['0 */6 * * *'], jitter: '5m', catchupWindow: '1h', pauseOnFailure: false },
   verify: { cron: ['0 3 * * 1'], jitter: '10m', catchupWindow: '6h', pauseOnFailure: true },

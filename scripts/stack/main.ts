@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import {
   aws,
   baoClusters,
+  baoNodes,
   codecKeysFile,
   configFile,
   envFile,
@@ -14,18 +15,27 @@ import {
   SEAL_TYPES,
   type SealType,
   stackDir,
+  tlsServerName,
 } from './layout';
 import {
+  activeNode,
   baoAddress,
-  baoProcess,
   ensureBao,
-  isBaoRunning,
+  ensureProdLoadBalancer,
+  ensureTransitKey,
+  isNodeRunning,
+  nodeAddress,
+  nodeProcess,
+  prodLoadBalancerProcess,
   readInit,
   seedDrill,
   seedProd,
+  stackCa,
   workingRootToken,
 } from './openbao';
+import { seedRealisticData } from './prod-data';
 import { runningPid, stopProcess } from './processes';
+import type { BaoInit } from './openbao';
 import {
   ensureMoto,
   ensureTemporal,
@@ -36,21 +46,24 @@ import {
   temporalProcess,
 } from './services';
 
-const USAGE = `usage: stack.sh up [--seal shamir|static] | down [--purge] | status
+const USAGE = `usage: stack.sh up [--seal transit|shamir|static] | down [--purge] | status
 
-  up       install the pinned servers if missing, start Temporal, moto and two OpenBao
-           servers (prod, drill) on loopback, initialise, unseal and seed them, and write
-           .stack/env. Idempotent.
+  up       install the pinned servers if missing, start Temporal, moto, the OpenBao key
+           service, prod (three Raft nodes behind a TCP load balancer) and drill on
+           loopback, all OpenBao listeners on TLS from a private CA made here; initialise,
+           unseal and seed them, and write .stack/env. Idempotent.
   down     stop every stack process. --purge also deletes .stack/ (all data and keys).
   status   print each service and whether it is running.
 
-  --seal   the seal of both OpenBao servers (default: $VSNAP_STACK_SEAL or shamir). A stack
-           keeps the seal it was created with; change it with down --purge first.`;
+  --seal   how prod and drill unseal (default: $VSNAP_STACK_SEAL or transit): transit
+           (auto-unseal by the key service, as a KMS seal), static (a shared key file) or
+           shamir (unseal keys). A stack keeps the seal it was created with; change it with
+           down --purge first.`;
 
 function sealOption(args: string[]): SealType {
   const i = args.indexOf('--seal');
   const raw = i >= 0 ? args[i + 1] : process.env.VSNAP_STACK_SEAL || undefined;
-  const chosen = raw ?? existingSeal() ?? 'shamir';
+  const chosen = raw ?? existingSeal() ?? 'transit';
   if (!SEAL_TYPES.includes(chosen as SealType)) {
     throw new UsageError(`--seal ${chosen} is not a seal type; use one of: ${SEAL_TYPES.join(', ')}`);
   }
@@ -72,24 +85,34 @@ function existingSeal(): SealType | undefined {
 
 async function up(args: string[]): Promise<void> {
   const seal = sealOption(args);
+  if (existsSync(join(stackDir, 'bao-prod', 'data'))) {
+    throw new UsageError(
+      '.stack/ holds a stack of an older layout (one plain-HTTP prod node); run "npm run stack:down -- --purge" first',
+    );
+  }
   mkdirSync(stackDir, { recursive: true });
   writeFileSync(join(stackDir, 'seal'), seal);
+  stackCa();
 
   step('temporal');
   await ensureTemporal();
   step('moto');
   await ensureMoto();
-  step('openbao-prod');
+  step('openbao-keys (the key service)');
+  const keysInit = await ensureBao('keys', seal, () => []);
+  await ensureTransitKey(keysInit.rootToken);
+  step('openbao-prod (3 nodes)');
   const prodInit = await ensureBao('prod', seal, () => []);
+  await ensureProdLoadBalancer();
   step('openbao-drill');
   const drillInit = await ensureBao('drill', seal, () => [prodInit]);
   const drillToken = await workingRootToken('drill', [drillInit, prodInit]);
 
   step('seed prod');
   const approle = await seedProd(prodInit.rootToken);
+  await seedRealisticData(await activeNode('prod'), prodInit.rootToken, (m) => console.error(`stack:   ${m}`));
   await seedDrill(drillToken);
   step('seed AWS');
-  const keyKind = seal === 'shamir' ? 'unseal' : 'recovery';
   const { kmsKeyId } = await seedAws({
     agent: {
       APPROLE_ROLE_ID: approle.roleId,
@@ -97,16 +120,22 @@ async function up(args: string[]): Promise<void> {
       VAULT_ADDR: baoAddress('prod'),
       BUCKET_NAME: aws.bucket,
     },
-    keyShares: {
-      prod: { kind: keyKind, keys: prodInit.keys, threshold: prodInit.threshold },
-      drill: { kind: keyKind, keys: drillInit.keys, threshold: drillInit.threshold },
-    },
+    keyShares: { prod: keySharesSecret(prodInit), drill: keySharesSecret(drillInit) },
   });
 
   writeConfig(kmsKeyId);
   ensureCodecKeys();
   writeEnv({ seal, prodRootToken: prodInit.rootToken, drillRootToken: drillToken, kmsKeyId });
   console.error(`stack: up (seal ${seal}). Temporal UI http://127.0.0.1:${ports.temporalUi}; env in ${envFile}`);
+}
+
+/**
+ * What a cluster's key-shares secret holds: with auto-unseal, the one recovery key under
+ * `recovery_key`, as the cron-job procedure stores it; with Shamir, the unseal keys and threshold.
+ */
+function keySharesSecret(init: BaoInit): Record<string, unknown> {
+  if (init.seal !== 'shamir' && init.keys.length === 1) return { recovery_key: init.keys[0] };
+  return { keys: init.keys, threshold: init.threshold };
 }
 
 /** Payload encryption keys for the stack: made once, kept across restarts (histories stay readable). */
@@ -122,11 +151,13 @@ function step(name: string): void {
   console.error(`stack: ${name}...`);
 }
 
-/** The vsnap config the demo and tests use: prod and drill, credentials as the seed stores them. */
+/** The vsnap config the demo and tests use: prod and drill, credentials as the cron-job procedure stores them. */
 function writeConfig(kmsKeyId: string): void {
   const cluster = (name: 'prod' | 'drill', extra: Record<string, unknown>) => ({
     name,
     address: baoAddress(name),
+    caCertFile: stackCa().caFile,
+    tlsServerName: tlsServerName(name),
     storage: { bucket: aws.bucket, prefix: `vsnap/${name}`, kmsKeyId },
     retention: { keep: 28, maxAgeDays: 30 },
     ...extra,
@@ -166,6 +197,10 @@ function writeEnv(v: { seal: SealType; prodRootToken: string; drillRootToken: st
     VSNAP_KMS_KEY_ID: v.kmsKeyId,
     VSNAP_PROD_ADDR: baoAddress('prod'),
     VSNAP_DRILL_ADDR: baoAddress('drill'),
+    VSNAP_KEYS_ADDR: baoAddress('keys'),
+    // prod's nodes one by one, comma-separated, for tests that stop or watch a single node.
+    VSNAP_PROD_NODE_ADDRS: baoNodes('prod').map(nodeAddress).join(','),
+    VSNAP_STACK_CA_FILE: stackCa().caFile,
     // Test-only credentials of a throwaway local stack; the file is mode 0600 and ignored by git.
     VSNAP_PROD_ROOT_TOKEN: v.prodRootToken,
     VSNAP_DRILL_TOKEN: v.drillRootToken,
@@ -177,7 +212,12 @@ function writeEnv(v: { seal: SealType; prodRootToken: string; drillRootToken: st
 }
 
 async function down(args: string[]): Promise<void> {
-  const procs = [temporalProcess, motoProcess, ...baoClusters.map(baoProcess)];
+  const procs = [
+    temporalProcess,
+    motoProcess,
+    prodLoadBalancerProcess,
+    ...baoClusters.flatMap((c) => baoNodes(c).map(nodeProcess)),
+  ];
   for (const proc of procs) {
     if (await stopProcess(proc)) console.error(`stack: stopped ${proc.name}`);
   }
@@ -191,10 +231,13 @@ function status(): number {
   const rows: [string, boolean, string][] = [
     ['temporal', runningPid(temporalProcess) !== undefined, temporalAddress],
     ['moto', runningPid(motoProcess) !== undefined, motoEndpoint],
-    ...baoClusters.map((c): [string, boolean, string] => [`openbao-${c}`, isBaoRunning(c), baoAddress(c)]),
+    ['prod-lb', runningPid(prodLoadBalancerProcess) !== undefined, baoAddress('prod')],
+    ...baoClusters.flatMap((c) =>
+      baoNodes(c).map((n): [string, boolean, string] => [`openbao-${n.id}`, isNodeRunning(n), nodeAddress(n)]),
+    ),
   ];
   for (const [name, running, where] of rows) {
-    console.log(`${name.padEnd(14)} ${(running ? 'running' : 'stopped').padEnd(8)} ${where}`);
+    console.log(`${name.padEnd(16)} ${(running ? 'running' : 'stopped').padEnd(8)} ${where}`);
   }
   console.log(`seal           ${existingSeal() ?? '-'}`);
   console.log(`prod init      ${readInit('prod') ? 'yes' : 'no'}`);

@@ -1,10 +1,24 @@
-// The stack's OpenBao servers: config with Raft storage, init, unseal, and the seed data of
-// `prod` (KV v2, the snapshot-agent AppRole and its policy, a few secrets).
+// The stack's OpenBao servers: TLS from the stack's private CA, Raft storage, prod as three
+// nodes behind a load balancer, the seal (transit by the `keys` service, a static key, or
+// Shamir), init and unseal, and the seed data of `prod` (KV v2, the snapshot-agent AppRole
+// and its policy, a few secrets).
+import { readFileSync, existsSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VaultHttp } from '../../activities/vault/vault-http';
-import { type BaoClusterName, ports, repoRoot, type SealType, stackDir, toolsBin } from './layout';
+import {
+  type BaoClusterName,
+  type BaoNode,
+  baoNodes,
+  caDir,
+  ports,
+  repoRoot,
+  type SealType,
+  stackDir,
+  tlsServerName,
+  toolsBin,
+} from './layout';
+import { ensurePrivateCa, issueCertificate, type PrivateCa } from './private-ca';
 import { logFile, runningPid, type ServerProcess, startProcess, waitUntil } from './processes';
 
 export interface BaoInit {
@@ -20,15 +34,34 @@ export interface AppRoleCredentials {
   secretId: string;
 }
 
-const KEY_SHARES = 3;
-const KEY_THRESHOLD = 2;
+/** Shamir splits: prod and drill 2 of 3; the key service 1 of 1 (the stack unseals it itself). */
+const SHAMIR = { shares: 3, threshold: 2 };
+const KEY_SERVICE_SHAMIR = { shares: 1, threshold: 1 };
+/** One recovery key with auto-unseal, as the cron-job procedure keeps one `recovery_key`. */
+const RECOVERY = { shares: 1, threshold: 1 };
+/** The transit key and mount of the key service that seal prod and drill. */
+const TRANSIT = { mount: 'transit', key: 'vsnap-autounseal', policy: 'vsnap-autounseal' };
 
-export function baoDir(name: BaoClusterName): string {
-  return join(stackDir, `bao-${name}`);
+export function baoDir(cluster: BaoClusterName): string {
+  return join(stackDir, `bao-${cluster}`);
 }
 
-export function baoAddress(name: BaoClusterName): string {
-  return `http://127.0.0.1:${ports[name]}`;
+/** The address clients use: prod's load balancer, drill's and the key service's only node. */
+export function baoAddress(cluster: BaoClusterName): string {
+  return `https://127.0.0.1:${ports[cluster]}`;
+}
+
+export function nodeAddress(node: BaoNode): string {
+  return `https://127.0.0.1:${node.port}`;
+}
+
+export function stackCa(): PrivateCa {
+  return ensurePrivateCa(caDir);
+}
+
+/** A client for one node or the cluster's address, trusting the stack's CA under the cluster's TLS name. */
+export function stackVault(cluster: BaoClusterName, address = baoAddress(cluster), timeoutMs = 10_000): VaultHttp {
+  return new VaultHttp({ address, caCert: stackCa().caPem, tlsServerName: tlsServerName(cluster), timeoutMs });
 }
 
 function staticKeyFile(): string {
@@ -40,115 +73,185 @@ function writeSecretFile(path: string, content: string): void {
   chmodSync(path, 0o600);
 }
 
-function baoConfig(name: BaoClusterName, seal: SealType): string {
-  const port = ports[name];
-  // Both clusters share one static key, as prod and its drill cluster share one KMS key in
-  // AWS: that is what lets a forced restore come back unsealed on its own.
-  const sealStanza =
-    seal === 'static'
-      ? `seal "static" {\n  current_key_id = "vsnap-local-1"\n  current_key = "file://${staticKeyFile()}"\n}\n`
-      : '';
-  return `storage "raft" {
-  path = "${join(baoDir(name), 'data')}"
-  node_id = "${name}-1"
+function nodeCertificate(node: BaoNode) {
+  const dns = [tlsServerName(node.cluster), `${node.id}.vsnap.internal`];
+  // prod-1 advertises https://127.0.0.1:<port> but its certificate covers names only.
+  const ips = node.id === 'prod-1' ? [] : ['127.0.0.1'];
+  return issueCertificate(stackCa(), node.id, { dns, ips });
 }
+
+function sealStanza(seal: SealType, cluster: BaoClusterName): string {
+  if (cluster === 'keys' || seal === 'shamir') return '';
+  // prod and drill share one key, as prod and its drill cluster share one KMS key in AWS:
+  // that is what lets a forced restore come back unsealed on its own.
+  if (seal === 'static') {
+    return `seal "static" {\n  current_key_id = "vsnap-local-1"\n  current_key = "file://${staticKeyFile()}"\n}\n`;
+  }
+  return `seal "transit" {
+  address = "${baoAddress('keys')}"
+  token = "${readSealToken()}"
+  mount_path = "${TRANSIT.mount}/"
+  key_name = "${TRANSIT.key}"
+  tls_ca_cert = "${stackCa().caFile}"
+  tls_server_name = "${tlsServerName('keys')}"
+}
+`;
+}
+
+function nodeConfig(node: BaoNode, seal: SealType): string {
+  const { certFile, keyFile } = nodeCertificate(node);
+  const peers = baoNodes(node.cluster).filter((n) => n.id !== node.id && node.id !== 'prod-1');
+  const joins = peers
+    .map(
+      (peer) => `  retry_join {
+    leader_api_addr = "${nodeAddress(peer)}"
+    leader_ca_cert_file = "${stackCa().caFile}"
+    leader_tls_servername = "${tlsServerName(node.cluster)}"
+  }
+`,
+    )
+    .join('');
+  return `storage "raft" {
+  path = "${join(nodeDirOf(node), 'data')}"
+  node_id = "${node.id}"
+${joins}}
 listener "tcp" {
-  address = "127.0.0.1:${port}"
-  cluster_address = "127.0.0.1:${port + 1}"
-  tls_disable = true
+  address = "127.0.0.1:${node.port}"
+  cluster_address = "127.0.0.1:${node.port + 1}"
+  tls_cert_file = "${certFile}"
+  tls_key_file = "${keyFile}"
   # OpenBao >= 2.5.3 turns the unauthenticated sys/generate-root endpoints off by default;
-  # vsnap regenerates root through them after a restore, as Vault and the seed's script do.
+  # vsnap regenerates root through them after a restore, as Vault and the cron-job procedure do.
   disable_unauthed_generate_root_endpoints = false
 }
-${sealStanza}api_addr = "http://127.0.0.1:${port}"
-cluster_addr = "http://127.0.0.1:${port + 1}"
-cluster_name = "${name}"
+${sealStanza(seal, node.cluster)}api_addr = "${nodeAddress(node)}"
+cluster_addr = "https://127.0.0.1:${node.port + 1}"
+cluster_name = "${node.cluster}"
 ui = false
 log_level = "warn"
 `;
 }
 
-function serverProcess(name: BaoClusterName): ServerProcess {
+function nodeDirOf(node: BaoNode): string {
+  return join(baoDir(node.cluster), node.id);
+}
+
+export function nodeProcess(node: BaoNode): ServerProcess {
   return {
-    name: `openbao-${name}`,
-    dir: baoDir(name),
+    name: `openbao-${node.id}`,
+    dir: nodeDirOf(node),
     command: join(toolsBin, 'bao'),
-    args: ['server', `-config=${join(baoDir(name), 'server.hcl')}`],
+    args: ['server', `-config=${join(nodeDirOf(node), 'server.hcl')}`],
   };
 }
 
-export function readInit(name: BaoClusterName): BaoInit | undefined {
-  const file = join(baoDir(name), 'init.json');
+export function readInit(cluster: BaoClusterName): BaoInit | undefined {
+  const file = join(baoDir(cluster), 'init.json');
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as BaoInit) : undefined;
 }
 
-export function isBaoRunning(name: BaoClusterName): boolean {
-  return runningPid(serverProcess(name)) !== undefined;
+export function isNodeRunning(node: BaoNode): boolean {
+  return runningPid(nodeProcess(node)) !== undefined;
 }
 
-export function baoProcess(name: BaoClusterName): ServerProcess {
-  return serverProcess(name);
-}
-
-/** Starts (if needed), initialises (first time), and unseals one OpenBao server. */
+/**
+ * Starts (if needed), initialises (first time) and unseals one cluster: every node joined,
+ * unsealed, one active. `unsealCandidates` are other clusters' key sets a Shamir node may need
+ * (a drill that received prod's snapshot carries prod's keyring).
+ */
 export async function ensureBao(
-  name: BaoClusterName,
+  cluster: BaoClusterName,
   seal: SealType,
   unsealCandidates: () => BaoInit[],
 ): Promise<BaoInit> {
-  const dir = baoDir(name);
-  mkdirSync(join(dir, 'data'), { recursive: true });
   if (seal === 'static' && !existsSync(staticKeyFile())) {
     writeSecretFile(staticKeyFile(), randomBytes(32).toString('base64'));
   }
-  writeFileSync(join(dir, 'server.hcl'), baoConfig(name, seal));
-  const proc = serverProcess(name);
-  if (runningPid(proc) === undefined) startProcess(proc);
-  const vault = new VaultHttp({ address: baoAddress(name), timeoutMs: 5_000 });
-  await waitUntil(`openbao-${name} (listening on ${vault.address})`, async () => (await vault.health(), true), {
-    timeoutMs: 30_000,
-    log: logFile(proc),
-  });
-
-  let init = readInit(name);
-  if (!(await vault.health()).initialized) {
-    // Raft bootstraps its first node during init: slower than any other call.
-    const slow = new VaultHttp({ address: vault.address, timeoutMs: 120_000 });
-    const body =
-      seal === 'static'
-        ? { recovery_shares: KEY_SHARES, recovery_threshold: KEY_THRESHOLD }
-        : { secret_shares: KEY_SHARES, secret_threshold: KEY_THRESHOLD };
-    const res = await slow.request<{ keys_base64?: string[]; recovery_keys_base64?: string[]; root_token: string }>(
-      'init',
-      { method: 'PUT', path: '/sys/init', json: body },
-    );
-    const keys = (seal === 'static' ? res.recovery_keys_base64 : res.keys_base64) ?? [];
-    init = { seal, keys, threshold: KEY_THRESHOLD, rootToken: res.root_token };
-    writeSecretFile(join(dir, 'init.json'), JSON.stringify(init, null, 2));
+  const nodes = baoNodes(cluster);
+  for (const node of nodes) {
+    mkdirSync(join(nodeDirOf(node), 'data'), { recursive: true, mode: 0o700 });
+    writeSecretFile(join(nodeDirOf(node), 'server.hcl'), nodeConfig(node, seal));
+    if (!isNodeRunning(node)) startProcess(nodeProcess(node));
   }
-  if (!init) throw new Error(`openbao-${name} is initialised but ${dir}/init.json is missing; run stack:down --purge`);
+  for (const node of nodes) {
+    const vault = stackVault(cluster, nodeAddress(node), 5_000);
+    await waitUntil(`openbao-${node.id} (listening on ${vault.address})`, async () => (await vault.health(), true), {
+      timeoutMs: 30_000,
+      log: logFile(nodeProcess(node)),
+    });
+  }
 
-  if (seal === 'shamir') await unsealWithFirstMatchingKeys(name, vault, [init, ...unsealCandidates()]);
-  await waitUntil(
-    `openbao-${name} (active and unsealed)`,
-    async () => {
-      const h = await vault.health();
-      return !h.sealed && !h.standby;
-    },
-    { timeoutMs: 30_000, log: logFile(proc) },
-  );
+  const first = stackVault(cluster, nodeAddress(nodes[0]), 5_000);
+  const clusterSeal: SealType = cluster === 'keys' ? 'shamir' : seal;
+  let init = readInit(cluster);
+  if (!(await first.health()).initialized) init = await initialise(cluster, clusterSeal, nodes[0]);
+  if (!init) {
+    throw new Error(
+      `openbao-${cluster} is initialised but ${baoDir(cluster)}/init.json is missing; run stack:down --purge`,
+    );
+  }
+  for (const node of nodes) {
+    const vault = stackVault(cluster, nodeAddress(node), 5_000);
+    await waitUntil(
+      `openbao-${node.id} (joined and unsealed)`,
+      async () => {
+        const h = await vault.health();
+        // A Shamir node that has joined (or restarted) waits for its keys.
+        if (h.sealed && clusterSeal === 'shamir')
+          await unsealWithFirstMatchingKeys(node, vault, [init, ...unsealCandidates()]);
+        return !(await vault.health()).sealed;
+      },
+      { timeoutMs: 60_000, log: logFile(nodeProcess(node)) },
+    );
+  }
+  await activeNode(cluster);
   return init;
+}
+
+async function initialise(cluster: BaoClusterName, seal: SealType, node: BaoNode): Promise<BaoInit> {
+  // Raft bootstraps its first node during init: slower than any other call.
+  const slow = stackVault(cluster, nodeAddress(node), 120_000);
+  const split = cluster === 'keys' ? KEY_SERVICE_SHAMIR : seal === 'shamir' ? SHAMIR : RECOVERY;
+  const body =
+    seal === 'shamir'
+      ? { secret_shares: split.shares, secret_threshold: split.threshold }
+      : { recovery_shares: split.shares, recovery_threshold: split.threshold };
+  const res = await slow.request<{ keys_base64?: string[]; recovery_keys_base64?: string[]; root_token: string }>(
+    'init',
+    { method: 'PUT', path: '/sys/init', json: body },
+  );
+  const keys = (seal === 'shamir' ? res.keys_base64 : res.recovery_keys_base64) ?? [];
+  const init: BaoInit = { seal, keys, threshold: split.threshold, rootToken: res.root_token };
+  writeSecretFile(join(baoDir(cluster), 'init.json'), JSON.stringify(init, null, 2));
+  return init;
+}
+
+/** The node that answers as active and unsealed (after a restart, any of prod's three). */
+export async function activeNode(cluster: BaoClusterName): Promise<VaultHttp> {
+  let active: VaultHttp | undefined;
+  await waitUntil(
+    `openbao-${cluster} (an active node)`,
+    async () => {
+      for (const node of baoNodes(cluster)) {
+        const vault = stackVault(cluster, nodeAddress(node));
+        const h = await vault.health().catch(() => undefined);
+        if (h && !h.sealed && !h.standby) {
+          active = vault;
+          return true;
+        }
+      }
+      return false;
+    },
+    { timeoutMs: 60_000 },
+  );
+  return active!;
 }
 
 /**
  * A drill cluster that received a forced restore carries the source cluster's keyring, so
  * its own keys no longer unseal it. Try each known key set in turn.
  */
-async function unsealWithFirstMatchingKeys(
-  name: BaoClusterName,
-  vault: VaultHttp,
-  candidates: BaoInit[],
-): Promise<void> {
+async function unsealWithFirstMatchingKeys(node: BaoNode, vault: VaultHttp, candidates: BaoInit[]): Promise<void> {
   for (const candidate of candidates.filter((c) => c.seal === 'shamir')) {
     if (!(await vault.health()).sealed) return;
     await vault.request('unseal reset', { method: 'PUT', path: '/sys/unseal', json: { reset: true } });
@@ -161,12 +264,12 @@ async function unsealWithFirstMatchingKeys(
     }
   }
   if ((await vault.health()).sealed)
-    throw new Error(`openbao-${name}: no known key set unseals it; run stack:down --purge`);
+    throw new Error(`openbao-${node.id}: no known key set unseals it; run stack:down --purge`);
 }
 
 /** Finds which known root token works on a cluster (a drill may hold prod's after a restore). */
-export async function workingRootToken(name: BaoClusterName, candidates: BaoInit[]): Promise<string> {
-  const vault = new VaultHttp({ address: baoAddress(name), timeoutMs: 5_000 });
+export async function workingRootToken(cluster: BaoClusterName, candidates: BaoInit[]): Promise<string> {
+  const vault = await activeNode(cluster);
   for (const candidate of candidates) {
     try {
       await vault.request('token lookup', {
@@ -179,7 +282,63 @@ export async function workingRootToken(name: BaoClusterName, candidates: BaoInit
       // not this one
     }
   }
-  throw new Error(`openbao-${name}: none of the known root tokens works; run stack:down --purge`);
+  throw new Error(`openbao-${cluster}: none of the known root tokens works; run stack:down --purge`);
+}
+
+function sealTokenFile(): string {
+  return join(baoDir('keys'), 'seal-token.json');
+}
+
+function readSealToken(): string {
+  return (JSON.parse(readFileSync(sealTokenFile(), 'utf8')) as { token: string }).token;
+}
+
+/**
+ * The key service's transit key and the token prod and drill seal with: a periodic token
+ * limited to encrypt/decrypt with that key, which the seal renews while it runs. A token that
+ * expired while the stack was down is replaced before prod and drill start.
+ */
+export async function ensureTransitKey(rootToken: string): Promise<void> {
+  const vault = await activeNode('keys');
+  const as = { token: rootToken };
+  await idempotent(
+    vault.request('enable transit', {
+      method: 'POST',
+      path: `/sys/mounts/${TRANSIT.mount}`,
+      json: { type: 'transit' },
+      ...as,
+    }),
+    /already in use/,
+  );
+  await vault.request('create seal key', {
+    method: 'POST',
+    path: `/${TRANSIT.mount}/keys/${TRANSIT.key}`,
+    json: {},
+    ...as,
+  });
+  const policy = `path "${TRANSIT.mount}/encrypt/${TRANSIT.key}" { capabilities = ["update"] }
+path "${TRANSIT.mount}/decrypt/${TRANSIT.key}" { capabilities = ["update"] }
+`;
+  await vault.request('write seal policy', {
+    method: 'PUT',
+    path: `/sys/policies/acl/${TRANSIT.policy}`,
+    json: { policy },
+    ...as,
+  });
+  if (existsSync(sealTokenFile())) {
+    const valid = await vault
+      .request('seal token lookup', { method: 'GET', path: '/auth/token/lookup-self', token: readSealToken() })
+      .then(() => true)
+      .catch(() => false);
+    if (valid) return;
+  }
+  const created = await vault.request<{ auth: { client_token: string } }>('create seal token', {
+    method: 'POST',
+    path: '/auth/token/create-orphan',
+    json: { policies: [TRANSIT.policy], no_default_policy: true, period: '768h', display_name: 'vsnap-stack-seal' },
+    ...as,
+  });
+  writeSecretFile(sealTokenFile(), JSON.stringify({ token: created.auth.client_token }));
 }
 
 async function idempotent(call: Promise<unknown>, alreadyDoneMessage: RegExp): Promise<void> {
@@ -198,7 +357,7 @@ export const SEED_SECRETS: Record<string, Record<string, string>> = {
   'infra/dns/route53': { access_key: 'seed-route53-access' },
 };
 
-/** KV v2 at `secret/`, as the seed's cluster has it. */
+/** KV v2 at `secret/`, as the cron-job procedure's cluster has it. */
 async function enableKvV2(vault: VaultHttp, token: string): Promise<void> {
   await idempotent(
     vault.request('enable KV v2', {
@@ -213,7 +372,7 @@ async function enableKvV2(vault: VaultHttp, token: string): Promise<void> {
 
 /** The prod cluster's seed: idempotent, so `stack:up` can run it every time. */
 export async function seedProd(rootToken: string): Promise<AppRoleCredentials> {
-  const vault = new VaultHttp({ address: baoAddress('prod'), timeoutMs: 10_000 });
+  const vault = await activeNode('prod');
   const as = { token: rootToken };
   await enableKvV2(vault, rootToken);
   await idempotent(
@@ -262,6 +421,36 @@ export async function seedProd(rootToken: string): Promise<AppRoleCredentials> {
 
 /** The drill cluster starts as an empty cluster with the same KV layout; drills restore prod over it. */
 export async function seedDrill(rootToken: string): Promise<void> {
-  const vault = new VaultHttp({ address: baoAddress('drill'), timeoutMs: 10_000 });
-  await enableKvV2(vault, rootToken);
+  await enableKvV2(await activeNode('drill'), rootToken);
+}
+
+/** prod's load balancer (scripts/stack/load-balancer.ts) on prod's address, over its three nodes. */
+export const prodLoadBalancerProcess: ServerProcess = {
+  name: 'prod-load-balancer',
+  dir: join(baoDir('prod'), 'load-balancer'),
+  command: process.execPath,
+  args: [
+    '--import',
+    'tsx',
+    join(repoRoot, 'scripts', 'stack', 'load-balancer.ts'),
+    `127.0.0.1:${ports.prod}`,
+    ...baoNodes('prod').map((n) => `127.0.0.1:${n.port}`),
+  ],
+  env: { LB_CA_FILE: join(caDir, 'ca.pem'), LB_TLS_NAME: tlsServerName('prod') },
+};
+
+export async function ensureProdLoadBalancer(): Promise<void> {
+  if (runningPid(prodLoadBalancerProcess) === undefined) {
+    startProcess(prodLoadBalancerProcess);
+  }
+  const vault = stackVault('prod', baoAddress('prod'), 5_000);
+  await waitUntil(`prod's load balancer (${vault.address})`, async () => (await vault.health(), true), {
+    timeoutMs: 30_000,
+    log: logFile(prodLoadBalancerProcess),
+  });
+}
+
+/** The transit seal stanza prod and drill use: for a scratch server that must share their key service. */
+export function stackTransitSeal(): string {
+  return sealStanza('transit', 'drill');
 }

@@ -111,7 +111,8 @@ export interface AwsSeed {
  */
 export async function seedAws(secrets: {
   agent: Record<string, string>;
-  keyShares: Record<string, { kind: 'unseal' | 'recovery'; keys: string[]; threshold: number }>;
+  /** Each cluster's key-shares secret, as it is stored. */
+  keyShares: Record<string, Record<string, unknown>>;
 }): Promise<AwsSeed> {
   const config = awsClientConfig();
   const s3 = new S3Client(config);
@@ -137,8 +138,7 @@ export async function seedAws(secrets: {
     }
     await putSecret(sm, aws.agentSecretId, secrets.agent);
     for (const [cluster, shares] of Object.entries(secrets.keyShares)) {
-      // `recovery_key` is the field the seed's restore script reads.
-      await putSecret(sm, aws.keySharesSecretId(cluster), { ...shares, recovery_key: shares.keys[0] });
+      await putSecret(sm, aws.keySharesSecretId(cluster), shares);
     }
     return { kmsKeyId };
   } finally {

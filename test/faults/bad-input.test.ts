@@ -6,16 +6,15 @@
 // schedule-cli.test.ts; bad config values in config.test.ts).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { VaultHttp } from '../../activities/vault/vault-http';
 import type { backup } from '../../workflows/backup';
 import { quickActivity } from '../../workflows/activity-options';
 import { FailureType } from '../../workflows/names';
 import { assertNothingWritten } from '../helpers/bucket';
 import { watchCanary } from '../helpers/canary';
 import { activityAttempts, failureOf, start } from '../helpers/runs';
-import { baoInit, isolatedCluster, stackEnv, startTestWorker, type TestWorker } from '../helpers/stack';
+import { baoInit, isolatedCluster, stackVault, startTestWorker, type TestWorker } from '../helpers/stack';
 
-const prod = new VaultHttp({ address: stackEnv.VSNAP_PROD_ADDR });
+const prod = stackVault('prod');
 const watchProdCanary = () => watchCanary(prod, baoInit('prod').rootToken);
 
 describe('bad input is refused with the fix named, and nothing is left behind', () => {

@@ -11,9 +11,17 @@ import { fillTo } from '../../bench/fill';
 import { assertValidSnapshot } from '../helpers/bucket';
 import { startFlakyS3, type FlakyS3 } from '../helpers/flaky-s3';
 import { activityAttempts, sharedFixture, start } from '../helpers/runs';
-import { baoInit, isolatedCluster, stackConfig, stackEnv, startTestWorker, type TestWorker } from '../helpers/stack';
+import {
+  baoInit,
+  isolatedCluster,
+  stackConfig,
+  stackEnv,
+  stackVault,
+  startTestWorker,
+  type TestWorker,
+} from '../helpers/stack';
 
-const prod = { address: stackEnv.VSNAP_PROD_ADDR, token: baoInit('prod').rootToken };
+const prod = { vault: stackVault('prod'), token: baoInit('prod').rootToken };
 
 describe('a flaky S3 between the worker and the bucket', () => {
   let flaky: FlakyS3;

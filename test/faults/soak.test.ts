@@ -104,6 +104,8 @@ describe(`soak: a backup every ${EVERY_SECONDS} s with keep ${KEEP}, ${BACKUPS} 
   const scheduleId = `soak-${suffix}`;
   const cluster = isolatedCluster(`soak-${suffix}`, {
     address: `http://127.0.0.1:${SCRATCH_PORT}`,
+    // A scratch server on loopback, without TLS.
+    allowInsecureHttp: true,
     auth: {
       method: 'approle',
       mount: 'approle',

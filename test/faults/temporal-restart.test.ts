@@ -10,7 +10,7 @@ import { stopProcess } from '../../scripts/stack/processes';
 import { assertValidSnapshot } from '../helpers/bucket';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
 import { start, waitForProgress } from '../helpers/runs';
-import { isolatedCluster, stackEnv, startTestWorker, type TestWorker } from '../helpers/stack';
+import { isolatedCluster, startTestWorker, type TestWorker, stackUpstreamTls, activeProdNode } from '../helpers/stack';
 import { until } from '../helpers/worker-process';
 
 describe('the Temporal server restarted mid-run', () => {
@@ -19,7 +19,10 @@ describe('the Temporal server restarted mid-run', () => {
 
   before(async () => {
     // The snapshot stops after 16 KiB until released, so Temporal restarts mid-stream whatever prod's size.
-    slowVault = await startFaultProxy(stackEnv.VSNAP_PROD_ADDR, { holdSnapshotAfterBytes: 16 * 1024 });
+    slowVault = await startFaultProxy(await activeProdNode(), {
+      holdSnapshotAfterBytes: 16 * 1024,
+      upstreamTls: stackUpstreamTls('prod'),
+    });
     worker = await startTestWorker({ clusters: [{ ...isolatedCluster('prod-restart'), address: slowVault.address }] });
   });
   after(async () => {

@@ -9,14 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ListMultipartUploadsCommand, ListPartsCommand } from '@aws-sdk/client-s3';
-import { VaultHttp } from '../../activities/vault/vault-http';
 import { fillTo } from '../../bench/fill';
 import { connectTemporal, type VsnapClient } from '../../client/connection';
 import type { backup } from '../../workflows/backup';
 import { assertValidSnapshot, bucket, s3 } from '../helpers/bucket';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
 import { activityAttempts } from '../helpers/runs';
-import { baoInit, isolatedCluster, stackConfig, stackEnv } from '../helpers/stack';
+import { baoInit, isolatedCluster, stackConfig, stackVault, stackUpstreamTls, activeProdNode } from '../helpers/stack';
 import {
   startWorkerProcess,
   until,
@@ -26,7 +25,7 @@ import {
 } from '../helpers/worker-process';
 
 const prodRoot = baoInit('prod').rootToken;
-const prod = new VaultHttp({ address: stackEnv.VSNAP_PROD_ADDR, timeoutMs: 30_000 });
+const prod = stackVault('prod', { timeoutMs: 30_000 });
 
 interface TokenInfo {
   accessor: string;
@@ -65,9 +64,12 @@ describe('a worker killed with SIGKILL mid-upload', () => {
   let slowVault: FaultProxy;
 
   before(async () => {
-    await fillTo({ address: stackEnv.VSNAP_PROD_ADDR, token: prodRoot }, 12 * 2 ** 20);
+    await fillTo({ vault: stackVault('prod'), token: prodRoot }, 12 * 2 ** 20);
     // 12 MiB at 1 MiB/s: the kill lands after the first 5 MiB part is in S3.
-    slowVault = await startFaultProxy(stackEnv.VSNAP_PROD_ADDR, { throttleSnapshotBytesPerSecond: 1024 * 1024 });
+    slowVault = await startFaultProxy(await activeProdNode(), {
+      throttleSnapshotBytesPerSecond: 1024 * 1024,
+      upstreamTls: stackUpstreamTls('prod'),
+    });
   });
   const clients: VsnapClient[] = [];
   after(async () => {
@@ -75,11 +77,12 @@ describe('a worker killed with SIGKILL mid-upload', () => {
     await slowVault?.close();
     // Closed here even when the test failed half-way, or this file's process would never exit.
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-    await fillTo({ address: stackEnv.VSNAP_PROD_ADDR, token: prodRoot }, 0);
+    await fillTo({ vault: stackVault('prod'), token: prodRoot }, 0);
   });
 
   test('a second worker completes a valid backup; no upload is left open; the orphaned token expires', async () => {
-    const cluster = { ...isolatedCluster('prod-killed'), address: slowVault.address };
+    // The fault proxy speaks plain HTTP on loopback (to prod's node over TLS).
+    const cluster = { ...isolatedCluster('prod-killed'), address: slowVault.address, allowInsecureHttp: true };
     const configFile = join(dir, 'config.json');
     writeFileSync(configFile, JSON.stringify({ clusters: [...stackConfig().clusters, cluster] }));
     const taskQueue = `kill-${randomUUID()}`;

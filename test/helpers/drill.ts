@@ -2,9 +2,9 @@
 // the first restore, prod's after), and a marker that proves a refused restore changed nothing.
 import { randomUUID } from 'node:crypto';
 import { VaultHttp } from '../../activities/vault/vault-http';
-import { baoInit, stackEnv } from './stack';
+import { baoInit, stackVault } from './stack';
 
-export const drillVault = new VaultHttp({ address: stackEnv.VSNAP_DRILL_ADDR, timeoutMs: 60_000 });
+export const drillVault = stackVault('drill', { timeoutMs: 60_000 });
 
 export async function drillToken(): Promise<string> {
   for (const token of [baoInit('drill').rootToken, baoInit('prod').rootToken]) {

@@ -1,10 +1,12 @@
-// An HTTP proxy in front of a Vault that forwards everything, with one fault: the Raft snapshot
+// An HTTP proxy in front of a Vault (http or https) that forwards everything, with one fault: the Raft snapshot
 // response ends cleanly after `truncateSnapshotAt` bytes (what a standby or a dying leader can
 // produce), is throttled, or stops after `holdSnapshotAfterBytes` until the test releases it (a
 // run caught mid-stream whatever the snapshot's size); or requests to `delayPath` are held
 // `delayMs` before being forwarded (a slow restore, to cancel in the middle of).
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { PassThrough, type Readable } from 'node:stream';
 
 export interface FaultProxy {
   address: string;
@@ -27,6 +29,8 @@ export interface Faults {
   holdSnapshotAfterBytes?: number;
   delayPath?: string;
   delayMs?: number;
+  /** How to trust an https:// target: its CA and the name its certificate covers. */
+  upstreamTls?: { ca: string; servername?: string };
 }
 
 /** Copies `from` to `to` at about `bytesPerSecond`, in 1 KiB slices. */
@@ -97,9 +101,16 @@ export async function startFaultProxy(target: string, faults: Faults): Promise<F
     const throttle = isSnapshot ? faults.throttleSnapshotBytesPerSecond : undefined;
     const hold = isSnapshot && holding ? faults.holdSnapshotAfterBytes : undefined;
     if (isSnapshot) counts.snapshotRequests++;
-    const forward = () => {
-      const out = http.request(
-        { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
+    const forward = (body: Readable = req) => {
+      const out = (upstream.protocol === 'https:' ? https : http).request(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          path: req.url,
+          method: req.method,
+          headers: req.headers,
+          ...(faults.upstreamTls ?? {}),
+        },
         (up) => {
           const headers = { ...up.headers };
           if (truncate) delete headers['content-length'];
@@ -132,27 +143,33 @@ export async function startFaultProxy(target: string, faults: Faults): Promise<F
         },
       );
       out.on('error', () => res.destroy());
-      req.pipe(out);
+      body.pipe(out);
     };
     if (faults.delayPath && req.url?.startsWith(faults.delayPath)) {
       counts.delayedRequests++;
-      // Buffer nothing: pause the body, forward it only if the client is still there.
-      req.pause();
+      // Keep reading the body while holding it: a paused socket would not notice the client
+      // going away (no read, no FIN), and the hold must forward nothing to an abandoned request.
+      const heldBody: Buffer[] = [];
+      const keep = (chunk: Buffer) => heldBody.push(chunk);
+      req.on('data', keep);
+      // The connection closing before an answer is the client going away (the request stream
+      // itself ends, and is destroyed, as soon as its whole body has arrived).
       let gone = false;
-      req.on('close', () => {
-        if (!res.headersSent && !req.complete) gone = true;
-      });
-      res.on('close', () => {
+      req.socket.once('close', () => {
         if (!res.headersSent) gone = true;
       });
       setTimeout(() => {
-        if (gone || req.destroyed) {
+        if (gone) {
           counts.abandonedRequests++;
           res.destroy();
           return;
         }
-        forward();
-        req.resume();
+        req.off('data', keep);
+        const body = new PassThrough();
+        for (const chunk of heldBody) body.write(chunk);
+        if (req.complete) body.end();
+        else req.pipe(body);
+        forward(body);
       }, faults.delayMs ?? 10_000);
       return;
     }

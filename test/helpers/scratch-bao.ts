@@ -1,10 +1,11 @@
 // Throwaway OpenBao servers for the tests that need a Vault in a particular state (sealed,
 // a standby of an HA pair) without disturbing the stack's prod and drill.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VaultHttp } from '../../activities/vault/vault-http';
+import type { IssuedCertificate } from '../../scripts/stack/private-ca';
 import { bao } from './stack';
 import type { TestCertificate } from './test-ca';
 
@@ -32,25 +33,30 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
 
 interface NodeOptions {
   tls?: TestCertificate;
+  tlsServerName?: string;
+  clientCertificate?: IssuedCertificate;
   joinAddress?: string;
-  staticKeyFile?: string;
+  autoUnsealStanza?: string;
   apiAddress?: string;
   performanceMultiplier?: number;
 }
 
 function startNode(dir: string, name: string, port: number, options: NodeOptions): ScratchNode {
-  const { tls, joinAddress, staticKeyFile, apiAddress, performanceMultiplier } = options;
+  const { tls, tlsServerName, clientCertificate, joinAddress, autoUnsealStanza, apiAddress, performanceMultiplier } =
+    options;
   const data = join(dir, name);
   const address = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const mutualTls =
+    tls && clientCertificate
+      ? `  tls_require_and_verify_client_cert = true\n  tls_client_ca_file = "${tls.caFile}"\n`
+      : '';
   const listenerTls = tls
-    ? `  tls_cert_file = "${tls.certFile}"\n  tls_key_file = "${tls.keyFile}"\n`
+    ? `  tls_cert_file = "${tls.certFile}"\n  tls_key_file = "${tls.keyFile}"\n${mutualTls}`
     : '  tls_disable = true\n';
   const joinCa = tls ? `    leader_ca_cert_file = "${tls.caFile}"\n` : '';
   const retryJoin = joinAddress ? `  retry_join {\n    leader_api_addr = "${joinAddress}"\n${joinCa}  }\n` : '';
   const timing = performanceMultiplier ? `  performance_multiplier = ${performanceMultiplier}\n` : '';
-  const seal = staticKeyFile
-    ? `seal "static" {\n  current_key_id = "scratch-1"\n  current_key = "file://${staticKeyFile}"\n}\n`
-    : '';
+  const seal = autoUnsealStanza ?? '';
   writeFileSync(
     join(dir, `${name}.hcl`),
     `storage "raft" {\n  path = "${data}"\n  node_id = "${name}"\n${timing}${retryJoin}}\n` +
@@ -61,7 +67,18 @@ function startNode(dir: string, name: string, port: number, options: NodeOptions
   );
   mkdirSync(data, { recursive: true });
   const child = spawn(bao, ['server', `-config=${join(dir, `${name}.hcl`)}`], { stdio: 'ignore', detached: true });
-  const vault = new VaultHttp({ address, timeoutMs: 60_000, ...(tls ? { caCert: tls.caPem } : {}) });
+  const vault = new VaultHttp({
+    address,
+    timeoutMs: 60_000,
+    ...(tls ? { caCert: tls.caPem } : {}),
+    ...(tlsServerName ? { tlsServerName } : {}),
+    ...(clientCertificate
+      ? {
+          clientCert: readFileSync(clientCertificate.certFile, 'utf8'),
+          clientKey: readFileSync(clientCertificate.keyFile, 'utf8'),
+        }
+      : {}),
+  });
   return { address, vault, process: child };
 }
 
@@ -79,8 +96,11 @@ export async function startScratchCluster(options: {
   basePort: number;
   size?: number;
   unsealed?: boolean;
-  /** A 32-byte key file: OpenBao's static auto-unseal seal (shared key = shared KMS key). */
-  staticKeyFile?: string;
+  /**
+   * An auto-unseal `seal "..." { }` stanza (e.g. the stack's transit seal: a shared key, as a
+   * shared KMS key): the cluster is initialised with recovery keys and unseals on its own.
+   */
+  autoUnsealStanza?: string;
   /** The address node i advertises (sys/leader's leader_address), e.g. a proxy in front of it. */
   apiAddress?: (node: number) => string;
   /** Raft's timing scale: a higher value makes failure detection and elections slower. */
@@ -93,14 +113,26 @@ export async function startScratchCluster(options: {
   keyShares?: { shares: number; threshold: number };
   /** Serve the API over TLS with this certificate (one for every node: they all are 127.0.0.1). */
   tls?: TestCertificate;
+  /**
+   * The name the helper's own clients check `tls`'s certificate against, for a certificate that
+   * does not cover 127.0.0.1 (one node only: a joining node would check the leader's address).
+   */
+  tlsServerName?: string;
+  /**
+   * Require mutual TLS: the listener asks for a client certificate signed by `tls`'s CA, and the
+   * helper's own clients present this one (one node only, like `tlsServerName`).
+   */
+  clientCertificate?: IssuedCertificate;
 }): Promise<ScratchCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'vsnap-scratch-bao-'));
   const size = options.size ?? 1;
   const shamir = options.keyShares ?? { shares: 1, threshold: 1 };
   const nodeOptions = (i: number, joinAddress?: string): NodeOptions => ({
     ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.tlsServerName ? { tlsServerName: options.tlsServerName } : {}),
+    ...(options.clientCertificate ? { clientCertificate: options.clientCertificate } : {}),
     ...(joinAddress ? { joinAddress } : {}),
-    ...(options.staticKeyFile && i === 0 ? { staticKeyFile: options.staticKeyFile } : {}),
+    ...(options.autoUnsealStanza ? { autoUnsealStanza: options.autoUnsealStanza } : {}),
     ...(options.apiAddress ? { apiAddress: options.apiAddress(i) } : {}),
     ...(options.performanceMultiplier ? { performanceMultiplier: options.performanceMultiplier } : {}),
   });
@@ -129,13 +161,13 @@ export async function startScratchCluster(options: {
     }>('init', {
       method: 'PUT',
       path: '/sys/init',
-      json: options.staticKeyFile
+      json: options.autoUnsealStanza
         ? { recovery_shares: 3, recovery_threshold: 2 }
         : { secret_shares: shamir.shares, secret_threshold: shamir.threshold },
     });
-    const keys = options.staticKeyFile ? init.recovery_keys_base64 : init.keys_base64;
+    const keys = options.autoUnsealStanza ? init.recovery_keys_base64 : init.keys_base64;
     if (options.unsealed === false) return { nodes, rootToken: init.root_token, keys, stop };
-    if (!options.staticKeyFile) await unseal(first, keys, shamir.threshold);
+    if (!options.autoUnsealStanza) await unseal(first, keys, shamir.threshold);
     await until(`${first.address} active`, async () => !(await first.vault.health()).standby);
     await first.vault.request('enable KV v2', {
       method: 'POST',

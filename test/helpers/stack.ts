@@ -10,6 +10,8 @@ import '../../worker/quiet-sdk-warnings';
 import { connectTemporal, type VsnapClient } from '../../client/connection';
 import { type ClusterConfig, loadConfig, type VsnapConfig } from '../../worker/config';
 import { createVsnapWorker } from '../../worker/create-worker';
+import { vaultFor } from '../../activities/deps';
+import type { VaultHttp } from '../../activities/vault/vault-http';
 import { createLogger } from '../../worker/logger';
 
 export const repoRoot = join(__dirname, '..', '..');
@@ -35,7 +37,7 @@ Object.assign(process.env, stackEnv);
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
 export interface BaoInitFile {
-  seal: 'shamir' | 'static';
+  seal: 'transit' | 'shamir' | 'static';
   keys: string[];
   threshold: number;
   rootToken: string;
@@ -89,6 +91,42 @@ export function stackConfig(): VsnapConfig {
 
 export function prodCluster(config: VsnapConfig = stackConfig()): ClusterConfig {
   return config.clusters.find((c) => c.name === 'prod')!;
+}
+
+/**
+ * A client for the stack's prod or drill, built from its cluster config as the worker builds
+ * one (CA, TLS server name): at the cluster's address, or at `address` (one of prod's nodes).
+ */
+export function stackVault(
+  cluster: 'prod' | 'drill',
+  options: { address?: string; timeoutMs?: number } = {},
+): VaultHttp {
+  const config = stackConfig().clusters.find((c) => c.name === cluster)!;
+  return vaultFor({ ...config, ...(options.address ? { address: options.address } : {}) }, options.timeoutMs);
+}
+
+/** The addresses of prod's nodes, one by one (prod's own address is its load balancer). */
+export const prodNodeAddresses: string[] = (stackEnv.VSNAP_PROD_NODE_ADDRS ?? '').split(',').filter(Boolean);
+
+/**
+ * The address of prod's active node. A proxy that must see every request of a backup goes in
+ * front of it: in front of the load balancer, a standby would name the leader and vsnap would
+ * go there directly.
+ */
+export async function activeProdNode(): Promise<string> {
+  for (const address of prodNodeAddresses) {
+    const health = await stackVault('prod', { address })
+      .health()
+      .catch(() => undefined);
+    if (health && !health.sealed && !health.standby) return address;
+  }
+  throw new Error(`no active node among prod's ${prodNodeAddresses.join(', ')}`);
+}
+
+/** What a fault proxy needs to reach one of the stack's https:// clusters. */
+export function stackUpstreamTls(cluster: 'prod' | 'drill'): { ca: string; servername: string } {
+  const config = stackConfig().clusters.find((c) => c.name === cluster)!;
+  return { ca: readFileSync(config.caCertFile!, 'utf8'), servername: config.tlsServerName! };
 }
 
 /** A copy of prod's cluster config under a name and an S3 prefix of its own, so tests do not share snapshots. */

@@ -11,7 +11,6 @@ import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/clie
 import { SnapshotArchiveValidator } from '../../activities/archive/snapshot-archive';
 import { manifestKeyFor } from '../../activities/storage/snapshot-keys';
 import type { SnapshotManifest } from '../../activities/storage/manifest';
-import { VaultHttp } from '../../activities/vault/vault-http';
 import type { backup, BackupResult } from '../../workflows/backup';
 import { FailureType } from '../../workflows/names';
 import {
@@ -20,20 +19,23 @@ import {
   baoInit,
   findLeakedSecrets,
   isolatedCluster,
-  stackEnv,
   startTestWorker,
   type TestWorker,
+  stackVault,
+  stackUpstreamTls,
+  activeProdNode,
 } from '../helpers/stack';
 import { assertNothingWritten, bucket, objectBytes, s3, storedEncryption } from '../helpers/bucket';
 import { watchCanary } from '../helpers/canary';
 import { waitForDrillToServeProd } from '../helpers/drill';
 import { activityAttempts, failureOf, sharedFixture, start } from '../helpers/runs';
+import { stackTransitSeal } from '../../scripts/stack/openbao';
 import { startScratchCluster, type ScratchCluster } from '../helpers/scratch-bao';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
 
 const run = promisify(execFile);
 const PART_SIZE = 5 * 1024 * 1024; // S3's minimum, so small test snapshots still span parts
-const prodVault = new VaultHttp({ address: stackEnv.VSNAP_PROD_ADDR });
+const prodVault = stackVault('prod');
 
 async function keysUnder(prefix: string): Promise<string[]> {
   const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/` }));
@@ -76,15 +78,16 @@ describe('backup workflow on the real stack', () => {
   let scratchTarget: ScratchCluster;
 
   before(async () => {
-    proxy = await startFaultProxy(stackEnv.VSNAP_PROD_ADDR, { truncateSnapshotAt: 4096 });
+    proxy = await startFaultProxy(await activeProdNode(), {
+      truncateSnapshotAt: 4096,
+      upstreamTls: stackUpstreamTls('prod'),
+    });
     truncated = { ...truncated, address: proxy.address };
     [sealedVault, haPair, scratchTarget] = await Promise.all([
       startScratchCluster({ basePort: 18300, unsealed: false }),
       startScratchCluster({ basePort: 18400, size: 2 }),
-      startScratchCluster({
-        basePort: 18350,
-        keyShares: { shares: baoInit('prod').keys.length, threshold: baoInit('prod').threshold },
-      }),
+      // Sealed by the stack's key service, as prod is: it can take prod's keyring and unseal.
+      startScratchCluster({ basePort: 18350, autoUnsealStanza: stackTransitSeal() }),
     ]);
     sealed = { ...sealed, address: sealedVault.nodes[0].address };
     standby = {

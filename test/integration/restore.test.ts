@@ -1,10 +1,7 @@
 // Restore and verify (the restore drill) against the real stack: Temporal dev server, OpenBao
-// prod and drill (Shamir), a pair of OpenBao servers with the static auto-unseal seal, moto.
+// prod (three nodes behind a load balancer) and drill, auto-unsealed by the key service's
+// transit engine, moto; and a Shamir pair of scratch OpenBao clusters, the target of three nodes.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
@@ -30,6 +27,7 @@ import {
   stackEnv,
   startTestWorker,
   type TestWorker,
+  stackUpstreamTls,
 } from '../helpers/stack';
 
 function checkNamed(report: RestoreReport, name: string) {
@@ -51,25 +49,26 @@ describe('restore and verify on the real stack', () => {
   delete drillNoKeys.keyShares;
   let drillSlow: ClusterConfig;
   let slowProxy: FaultProxy;
-  let staticProd: ScratchCluster;
-  let staticDrill: ScratchCluster;
+  let shamirProd: ScratchCluster;
+  let shamirDrill: ScratchCluster;
   let worker: TestWorker;
 
   before(async () => {
     slowProxy = await startFaultProxy(stackEnv.VSNAP_DRILL_ADDR, {
+      upstreamTls: stackUpstreamTls('drill'),
       delayPath: '/v1/sys/storage/raft/snapshot',
       delayMs: 20_000,
     });
     drillSlow = { ...stackDrill, name: 'drill-slow', address: slowProxy.address };
-    const keyFile = join(mkdtempSync(join(tmpdir(), 'vsnap-static-')), 'seal.key');
-    writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
-    [staticProd, staticDrill] = await Promise.all([
-      startScratchCluster({ basePort: 18500, staticKeyFile: keyFile }),
-      startScratchCluster({ basePort: 18600, staticKeyFile: keyFile }),
+    // Both split 3 ways with threshold 2, so the target can take the source's keyring.
+    const keyShares = { shares: 3, threshold: 2 };
+    [shamirProd, shamirDrill] = await Promise.all([
+      startScratchCluster({ basePort: 18500, keyShares }),
+      startScratchCluster({ basePort: 18600, keyShares, size: 3 }),
     ]);
-    const staticCluster = (name: string, node: ScratchCluster, extra: Partial<ClusterConfig>): ClusterConfig => ({
+    const shamirCluster = (name: string, address: string, extra: Partial<ClusterConfig>): ClusterConfig => ({
       ...isolatedCluster(name),
-      address: node.nodes[0].address,
+      address,
       auth: { method: 'token', tokenEnv: `TEST_${name.toUpperCase()}_TOKEN` },
       keyShares: { source: 'env', name: `TEST_${name.toUpperCase()}_KEYS` },
       protected: false,
@@ -84,14 +83,15 @@ describe('restore and verify on the real stack', () => {
         drillNoDrill,
         drillNoKeys,
         drillSlow,
-        staticCluster('sprod', staticProd, {}),
-        staticCluster('sdrill', staticDrill, { drillSource: 'sprod' }),
+        shamirCluster('sprod', shamirProd.nodes[0].address, {}),
+        // Configured with a standby's address, as a load balancer would hand one out.
+        shamirCluster('sdrill', shamirDrill.nodes[1].address, { drillSource: 'sprod' }),
       ],
       env: {
-        TEST_SPROD_TOKEN: staticProd.rootToken,
-        TEST_SDRILL_TOKEN: staticDrill.rootToken,
-        TEST_SPROD_KEYS: JSON.stringify({ keys: staticProd.keys, threshold: 2 }),
-        TEST_SDRILL_KEYS: JSON.stringify({ keys: staticDrill.keys, threshold: 2 }),
+        TEST_SPROD_TOKEN: shamirProd.rootToken,
+        TEST_SDRILL_TOKEN: shamirDrill.rootToken,
+        TEST_SPROD_KEYS: JSON.stringify({ keys: shamirProd.keys, threshold: 2 }),
+        TEST_SDRILL_KEYS: JSON.stringify({ keys: shamirDrill.keys, threshold: 2 }),
       },
     });
     // The snapshots the tests restore.
@@ -102,15 +102,16 @@ describe('restore and verify on the real stack', () => {
   after(async () => {
     await worker?.stop();
     await slowProxy?.close();
-    await staticProd?.stop();
-    await staticDrill?.stop();
+    await shamirProd?.stop();
+    await shamirDrill?.stop();
   });
 
-  test('backup prod → verify into drill passes with a Shamir seal, and the verdict is recorded', async () => {
+  test('backup prod → verify into drill passes with the transit auto-unseal seal, and the verdict is recorded', async () => {
     const handle = await start<typeof verify>(worker, 'verify', { cluster: 'prod' });
     const report = await handle.result();
     assert.equal(report.passed, true, JSON.stringify(report.checks));
     assert.equal(report.target, 'drill');
+    assert.equal(report.unsealedWithKeyShares, false, 'the key service unsealed drill on its own, without keys');
     for (const name of ['canary matches manifest', 'canary age', 'inventory matches backup', "prod's approle login"]) {
       assert.equal(checkNamed(report, name).status, 'pass', name);
     }
@@ -130,15 +131,17 @@ describe('restore and verify on the real stack', () => {
     assert.deepEqual(findLeakedSecrets(history + worker.logs.join('\n')), []);
   });
 
-  test('backup → verify passes with the OpenBao static auto-unseal seal (recovery keys)', async () => {
+  test('a verify into a 3-node Shamir cluster reached through a standby restores on the active node and unseals every node', async () => {
     const report = await (await start<typeof verify>(worker, 'verify', { cluster: 'sprod' })).result();
     assert.equal(report.passed, true, JSON.stringify(report.checks));
     assert.equal(report.target, 'sdrill');
     assert.equal(checkNamed(report, 'canary matches manifest').status, 'pass');
     assert.equal(checkNamed(report, 'inventory matches backup').status, 'pass');
-    assert.equal(report.unsealedWithKeyShares, false, 'the static seal unsealed the target on its own, without keys');
-    const health = await staticDrill.nodes[0].vault.health();
-    assert.equal(health.sealed, false, 'and the target is unsealed now');
+    assert.equal(report.unsealedWithKeyShares, true, "the restored keyring is sprod's: its shares unsealed the nodes");
+    for (const node of shamirDrill.nodes) {
+      const health = await node.vault.health();
+      assert.equal(health.sealed, false, `${node.address} is unsealed after the restore`);
+    }
   });
 
   /** Restores a (damaged) prod-tamper snapshot into drill. */

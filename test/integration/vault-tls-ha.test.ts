@@ -30,6 +30,8 @@ describe('an HA cluster behind TLS from a private CA, configured with a standby'
       caCertFile: certificate.caFile,
       auth: { method: 'token' as const, tokenEnv: 'TEST_TLS_HA_TOKEN' },
     };
+    // This certificate covers 127.0.0.1 itself, not prod's name.
+    delete cluster.tlsServerName;
     worker = await startTestWorker({ clusters: [cluster], env: { TEST_TLS_HA_TOKEN: ha.rootToken } });
   });
   after(async () => {

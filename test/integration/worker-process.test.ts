@@ -13,7 +13,7 @@ import { connectTemporal, type VsnapClient } from '../../client/connection';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
 import { waitForProgress } from '../helpers/runs';
 import { openUploads } from '../helpers/bucket';
-import { isolatedCluster, stackConfig, stackEnv } from '../helpers/stack';
+import { isolatedCluster, stackConfig, stackUpstreamTls, activeProdNode } from '../helpers/stack';
 import { startWorkerProcess, until, writeWorkflowBundle } from '../helpers/worker-process';
 
 describe('the worker process', () => {
@@ -26,7 +26,10 @@ describe('the worker process', () => {
     // As the image does: workflows bundled once, ahead of time, with the failure converter.
     bundlePath = await writeWorkflowBundle(dir);
     // The snapshot stops after 16 KiB until released: mid-upload whatever prod's size.
-    slowVault = await startFaultProxy(stackEnv.VSNAP_PROD_ADDR, { holdSnapshotAfterBytes: 16 * 1024 });
+    slowVault = await startFaultProxy(await activeProdNode(), {
+      holdSnapshotAfterBytes: 16 * 1024,
+      upstreamTls: stackUpstreamTls('prod'),
+    });
   });
   // Closed even when a test fails half-way: an open connection or a held stream would keep this
   // file's process alive, and the suite would hang instead of reporting the failure.
@@ -101,7 +104,8 @@ describe('the worker process', () => {
   });
 
   test('SIGTERM mid-upload: the worker exits 0 within its grace time, aborts the upload, a second worker completes the backup', async () => {
-    const slow = { ...isolatedCluster('prod-slow'), address: slowVault.address };
+    // The fault proxy speaks plain HTTP on loopback (to prod's node over TLS).
+    const slow = { ...isolatedCluster('prod-slow'), address: slowVault.address, allowInsecureHttp: true };
     const configFile = join(dir, 'slow-config.json');
     writeFileSync(configFile, JSON.stringify({ clusters: [...stackConfig().clusters, slow] }));
     const taskQueue = `process-${randomUUID()}`;

@@ -261,3 +261,111 @@ describe('config: a JSON file named by VSNAP_CONFIG', () => {
     assert.match(problems[0], /caCertFile .*missing-ca\.pem does not exist/);
   });
 });
+
+describe('config: how vsnap reaches Vault (plain http only by choice, mutual TLS files in pairs)', () => {
+  const risk = /plain http: vsnap would send Vault tokens, AppRole secret IDs and key shares unencrypted/;
+
+  it('refuses an http:// address in a config file, naming the risk and "allowInsecureHttp"', () => {
+    const path = configFile({ clusters: [cluster('dev', { address: 'http://127.0.0.1:8200' })] });
+
+    const problems = configProblems({ VSNAP_CONFIG: path });
+
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.ok(problems[0].startsWith(`${path}: clusters[0]: address http://127.0.0.1:8200`), problems[0]);
+    assert.match(problems[0], risk);
+    assert.match(problems[0], /set "allowInsecureHttp": true \(VSNAP_ALLOW_INSECURE_HTTP=true\)/);
+  });
+
+  it('loads an http:// address in a config file that sets "allowInsecureHttp": true', () => {
+    const path = configFile({
+      clusters: [cluster('dev', { address: 'http://127.0.0.1:8200', allowInsecureHttp: true })],
+    });
+
+    const [dev] = loadConfig({ VSNAP_CONFIG: path }).clusters;
+
+    assert.equal(dev.address, 'http://127.0.0.1:8200');
+    assert.equal(dev.allowInsecureHttp, true);
+  });
+
+  it('refuses allowInsecureHttp that is not a boolean, such as "true" in quotes', () => {
+    const path = configFile({
+      clusters: [cluster('dev', { address: 'http://127.0.0.1:8200', allowInsecureHttp: 'true' })],
+    });
+
+    const problems = configProblems({ VSNAP_CONFIG: path });
+
+    assert.ok(
+      problems.some((p) => p.includes('clusters[0]: allowInsecureHttp must be true or false')),
+      problems.join('\n'),
+    );
+  });
+
+  it('refuses VAULT_ADDR=http://… in env mode, naming the variable, the risk and VSNAP_ALLOW_INSECURE_HTTP', () => {
+    const problems = configProblems({ ...SEED_ENV, VAULT_ADDR: 'http://vault.internal:8200' });
+
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.ok(problems[0].startsWith('VAULT_ADDR http://vault.internal:8200'), problems[0]);
+    assert.match(problems[0], risk);
+    assert.match(problems[0], /VSNAP_ALLOW_INSECURE_HTTP=true/);
+  });
+
+  it('loads VAULT_ADDR=http://… in env mode with VSNAP_ALLOW_INSECURE_HTTP=true, and only with "true"', () => {
+    const [vault] = loadConfig({
+      ...SEED_ENV,
+      VAULT_ADDR: 'http://vault.internal:8200',
+      VSNAP_ALLOW_INSECURE_HTTP: 'true',
+    }).clusters;
+
+    assert.equal(vault.address, 'http://vault.internal:8200');
+    assert.equal(vault.allowInsecureHttp, true);
+    const problems = configProblems({
+      ...SEED_ENV,
+      VAULT_ADDR: 'http://vault.internal:8200',
+      VSNAP_ALLOW_INSECURE_HTTP: '1',
+    });
+    assert.match(problems[0], risk);
+  });
+
+  it('reads tlsServerName, the client certificate pair and the namespace from env and from a file', () => {
+    const cert = join(tmp, 'client.pem');
+    const key = join(tmp, 'client.key');
+    writeFileSync(cert, 'not read here');
+    writeFileSync(key, 'not read here');
+    const path = configFile({
+      clusters: [
+        cluster('prod', {
+          tlsServerName: 'vault.internal',
+          clientCertFile: cert,
+          clientKeyFile: key,
+          namespace: '/team-a/',
+        }),
+      ],
+    });
+
+    const [fromFile] = loadConfig({ VSNAP_CONFIG: path }).clusters;
+    const [fromEnv] = loadConfig({
+      ...SEED_ENV,
+      VAULT_TLS_SERVER_NAME: 'vault.internal',
+      VAULT_CLIENT_CERT: cert,
+      VAULT_CLIENT_KEY: key,
+    }).clusters;
+
+    for (const c of [fromFile, fromEnv]) {
+      assert.equal(c.tlsServerName, 'vault.internal');
+      assert.equal(c.clientCertFile, cert);
+      assert.equal(c.clientKeyFile, key);
+    }
+    assert.equal(fromFile.namespace, 'team-a', 'slashes around the namespace are trimmed');
+  });
+
+  it('refuses a clientCertFile without its clientKeyFile', () => {
+    const cert = join(tmp, 'lonely-client.pem');
+    writeFileSync(cert, 'not read here');
+    const path = configFile({ clusters: [cluster('prod', { clientCertFile: cert })] });
+
+    const problems = configProblems({ VSNAP_CONFIG: path });
+
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(problems[0], /clientCertFile and clientKeyFile go together/);
+  });
+});

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import type { DataConverter } from '@temporalio/common';
+import { logAwsCalls } from '../aws-call-log';
 import { AesGcmCodec, CodecKeyError, type CodecKeys } from './aes-gcm-codec';
 
 export function parseCodecKeys(text: string, where: string): CodecKeys {
@@ -40,6 +41,7 @@ export async function loadCodecKeys(env: NodeJS.ProcessEnv = process.env): Promi
   }
   if (env.VSNAP_CODEC_KEYS_KMS_CIPHERTEXT) {
     const kms = new KMSClient({});
+    logAwsCalls(kms, 'codec keys', env);
     try {
       const out = await kms.send(
         new DecryptCommand({ CiphertextBlob: Buffer.from(env.VSNAP_CODEC_KEYS_KMS_CIPHERTEXT, 'base64') }),
