@@ -5,7 +5,7 @@ import { FailureType } from '../workflows/names';
 import { ArchiveInvalidError } from './archive/snapshot-archive';
 import { ChecksumMismatchError } from './archive/verified-snapshot-stream';
 import { KeySharesUnavailableError } from './keys/key-shares';
-import { BucketNotFoundError } from './storage/snapshot-store';
+import { BucketAccessDeniedError, BucketNotFoundError } from './storage/snapshot-store';
 import { KmsKeyUnusableError } from './storage/kms-key-check';
 import { KeySharesRejectedError, SealUnavailableError } from './vault/generate-root';
 import { VaultUnavailableError } from './vault/active-node';
@@ -40,6 +40,7 @@ export function toActivityFailure(err: unknown, options: FailureOptions = {}): u
   if (err instanceof SealUnavailableError) return failure(FailureType.SealUnavailable, err.message);
   if (err instanceof KeySharesUnavailableError) return failure(FailureType.KeySharesUnavailable, err.message);
   if (err instanceof BucketNotFoundError) return failure(FailureType.BucketNotFound, err.message);
+  if (err instanceof BucketAccessDeniedError) return failure(FailureType.StorageAccessDenied, err.message);
   if (err instanceof KmsKeyUnusableError) return failure(FailureType.KmsKeyUnusable, err.message);
   if (err instanceof ArchiveInvalidError)
     return failure(FailureType.ArchiveInvalid, err.message, !options.archiveRetryable);

@@ -22,6 +22,7 @@ export const FailureType = {
   VaultSealed: 'VaultSealed',
   VaultNotInitialized: 'VaultNotInitialized',
   BucketNotFound: 'BucketNotFound',
+  StorageAccessDenied: 'StorageAccessDenied',
   KmsKeyUnusable: 'KmsKeyUnusable',
   ArchiveInvalid: 'ArchiveInvalid',
   CredentialsUnavailable: 'CredentialsUnavailable',

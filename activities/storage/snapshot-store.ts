@@ -28,6 +28,18 @@ export class BucketNotFoundError extends Error {
   }
 }
 
+/** S3 refused HeadBucket: the worker's role lacks s3:ListBucket on the bucket (no prefix). */
+export class BucketAccessDeniedError extends Error {
+  constructor(readonly bucket: string) {
+    super(
+      `S3 refused HeadBucket on "${bucket}" (403 AccessDenied): the worker's role needs s3:ListBucket on ` +
+        `arn:aws:s3:::${bucket} with no s3:prefix condition (HeadBucket sends none); compare its policy with ` +
+        'deploy/aws/vsnap-worker-iam-policy.json',
+    );
+    this.name = 'BucketAccessDeniedError';
+  }
+}
+
 export interface SnapshotObject {
   key: string;
   size: number;
@@ -52,6 +64,10 @@ export class SnapshotStore {
       await this.s3.send(new HeadBucketCommand({ Bucket: bucket }));
     } catch (err) {
       if (isNotFound(err)) throw new BucketNotFoundError(bucket);
+      // No retry fixes a policy: without this, a 403 was retried as if it were transient.
+      if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 403) {
+        throw new BucketAccessDeniedError(bucket);
+      }
       throw err;
     }
   }

@@ -12,7 +12,8 @@ import { FailureType } from '../../workflows/names';
 import { assertNothingWritten } from '../helpers/bucket';
 import { watchCanary } from '../helpers/canary';
 import { activityAttempts, failureOf, start } from '../helpers/runs';
-import { baoInit, isolatedCluster, stackVault, startTestWorker, type TestWorker } from '../helpers/stack';
+import { startFlakyS3 } from '../helpers/flaky-s3';
+import { baoInit, isolatedCluster, stackEnv, stackVault, startTestWorker, type TestWorker } from '../helpers/stack';
 
 const prod = stackVault('prod');
 const watchProdCanary = () => watchCanary(prod, baoInit('prod').rootToken);
@@ -70,6 +71,24 @@ describe('bad input is refused with the fix named, and nothing is left behind', 
       else await canaryUnchanged();
     });
   }
+
+  test('S3 refusing HeadBucket (403, a role without s3:ListBucket): StorageAccessDenied at plan, in one attempt, naming the permission', async () => {
+    const denying = await startFlakyS3(stackEnv.AWS_ENDPOINT_URL, { every: 1_000_000, denyHeadBucket: true });
+    const cluster = isolatedCluster('prod-denied');
+    const denied = await startTestWorker({ clusters: [cluster], s3Endpoint: denying.address });
+    try {
+      const canaryUnchanged = await watchProdCanary();
+      const handle = await start<typeof backup>(denied, 'backup', { cluster: cluster.name });
+      const failure = await failureOf(handle);
+      assert.equal(failure.type, FailureType.StorageAccessDenied);
+      assert.match(failure.message, /s3:ListBucket on arn:aws:s3:::\S+ with no s3:prefix condition/);
+      assert.deepEqual(await activityAttempts(handle), { planBackup: 1 }, 'a policy is not retried');
+      await assertNothingWritten(cluster.storage.prefix, canaryUnchanged);
+    } finally {
+      await denied.stop();
+      await denying.close();
+    }
+  });
 
   test('an unreachable Vault: plan retried to its last attempt, then a failure that names the address to check', async () => {
     const handle = await start<typeof backup>(worker, 'backup', { cluster: 'unreachable' });

@@ -16,6 +16,8 @@ export interface FlakyS3Options {
   /** Which GET responses larger than `cutDownloadsOver` to cut after half their bytes, counted from 1. */
   cutDownloads?: number[];
   cutDownloadsOver?: number;
+  /** Answer HeadBucket 403, as S3 does to a role without s3:ListBucket on the bucket. */
+  denyHeadBucket?: boolean;
 }
 
 export interface FlakyS3 {
@@ -71,6 +73,11 @@ export async function startFlakyS3(target: string, options: FlakyS3Options): Pro
   };
 
   const server = http.createServer((req, res) => {
+    if (options.denyHeadBucket && req.method === 'HEAD' && /^\/[^/?]+\/?(\?.*)?$/.test(req.url ?? '')) {
+      res.writeHead(403);
+      res.end();
+      return;
+    }
     const n = ++state.requests;
     const fault = n % options.every === 0 ? CYCLE[(n / options.every) % CYCLE.length] : undefined;
     if (!fault) return forward(req, res);
