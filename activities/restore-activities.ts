@@ -56,6 +56,34 @@ export function createRestoreActivities(deps: ActivityDeps) {
     return { body, verified };
   }
 
+  /**
+   * The target's active node and a short-lived root session on it. Only the active node may
+   * restore: an OpenBao standby answers the snapshot POST with 204, does not apply it ("node is
+   * not the leader") and seals itself; a Vault standby is reported to answer 307. A target that
+   * cannot reach its seal's key service fails here, before anything is sent.
+   */
+  async function openTargetSession(
+    target: ClusterConfig,
+    source: ClusterConfig,
+    heartbeat: Heartbeat,
+    signal: AbortSignal,
+  ): Promise<{ vault: VaultHttp; token: string }> {
+    const { vault } = await resolveActiveNode(vaultFor(target), {
+      onWaiting: () => heartbeat.phase('wait-for-leader'),
+      signal,
+    });
+    try {
+      return { vault, token: await openRootSession(vault, shareSetsFor(target, source, 'before')) };
+    } catch (err) {
+      if (!(err instanceof SealUnavailableError)) throw err;
+      throw failure(
+        FailureType.SealUnavailable,
+        `${err.message}. Nothing was restored: ${target.name} is unchanged and still unsealed. ` +
+          'Run the restore again once its key service answers',
+      );
+    }
+  }
+
   return {
     /** Resolves target, source and snapshot and checks every precondition, with no side effect. */
     async planRestore(input: RestorePlanRequest): Promise<RestorePlan> {
@@ -158,9 +186,9 @@ export function createRestoreActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Restores the snapshot into the target (snapshot-force across clusters), then waits until
-     * the target serves it: unsealed with the source's keys when the seal needs it, active, and
-     * no longer accepting the pre-restore token.
+     * Restores the snapshot into the target's active node (snapshot-force across clusters),
+     * then waits until the target serves it: every node unsealed (with the source's keys when
+     * the seal needs them), one active, and no longer accepting the pre-restore token.
      */
     async restoreSnapshot(plan: RestorePlan): Promise<{ bytes: number; unsealed: boolean }> {
       return withFailureMapping(async () => {
@@ -171,21 +199,8 @@ export function createRestoreActivities(deps: ActivityDeps) {
         const heartbeat = startHeartbeat('restore');
         let session: { vault: VaultHttp; token: string } | undefined;
         try {
-          // Only the active node restores: an OpenBao standby answers the POST with 204, fails
-          // to apply it ("node is not the leader") and seals itself; a Vault standby answers 307.
-          const { vault } = await resolveActiveNode(vaultFor(target), {
-            onWaiting: () => heartbeat.phase('wait-for-leader'),
-            signal: ctx.cancellationSignal,
-          });
-          const token = await openRootSession(vault, shareSetsFor(target, source, 'before')).catch((err: unknown) => {
-            if (!(err instanceof SealUnavailableError)) throw err;
-            throw failure(
-              FailureType.SealUnavailable,
-              `${err.message}. Nothing was restored: ${target.name} is unchanged and still unsealed. ` +
-                'Run the restore again once its key service answers',
-            );
-          });
-          session = { vault, token };
+          session = await openTargetSession(target, source, heartbeat, ctx.cancellationSignal);
+          const { vault, token } = session;
           const nodes = await clusterNodes(vault, token);
           const { body, verified } = await openVerified(plan, heartbeat, ctx.cancellationSignal);
           body.on('error', (err) => verified.destroy(err));
@@ -194,13 +209,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
             .catch(async (err: unknown) => {
               // A cut connection does not say whether Vault applied the snapshot; a target that
               // sealed itself did, and the wait below unseals it or says it stays sealed.
-              if (
-                !(await vault.health().then(
-                  (h) => h.sealed,
-                  () => false,
-                ))
-              )
-                throw err;
+              if (!(await isSealed(vault))) throw err;
             });
           const sourceShares = shareSetsFor(target, source, 'after');
           const { unsealedNodes } = await waitUntilRestoreApplied(nodes, token, {
@@ -208,9 +217,8 @@ export function createRestoreActivities(deps: ActivityDeps) {
             heartbeat: () => heartbeat.phase('wait-for-target'),
             signal: ctx.cancellationSignal,
           });
-          const unsealed = unsealedNodes > 0;
           deps.metrics.snapshotBytes.add(verified.bytes, { cluster: target.name, direction: 'restore' });
-          return { bytes: verified.bytes, unsealed };
+          return { bytes: verified.bytes, unsealed: unsealedNodes > 0 };
         } finally {
           heartbeat.stop();
           // After a successful restore this token no longer exists; before it, it must go.
@@ -370,5 +378,12 @@ function summarizeInventory(inv: Inventory): string {
     `${total('secretMounts')} mounts, ${total('authMethods')} auth methods, ${total('policies')} policies, ` +
     `${keys} keys in ${counted} KV mounts` +
     (notCounted ? ` (${notCounted} KV mounts not counted: ${Object.keys(inv.uncounted ?? {}).join(', ')})` : '')
+  );
+}
+
+async function isSealed(vault: VaultHttp): Promise<boolean> {
+  return vault.health().then(
+    (h) => h.sealed,
+    () => false,
   );
 }
