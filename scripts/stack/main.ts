@@ -17,25 +17,24 @@ import {
   stackDir,
   tlsServerName,
 } from './layout';
+import { ensureTransitKey } from './key-service';
 import {
   activeNode,
   baoAddress,
+  type BaoInit,
   ensureBao,
-  ensureProdLoadBalancer,
-  ensureTransitKey,
   isNodeRunning,
   nodeAddress,
   nodeProcess,
-  prodLoadBalancerProcess,
   readInit,
-  seedDrill,
-  seedProd,
   stackCa,
   workingRootToken,
 } from './openbao';
 import { seedRealisticData } from './prod-data';
+import { ensureProdLoadBalancer, prodLoadBalancerProcess } from './prod-load-balancer';
 import { runningPid, stopProcess } from './processes';
-import type { BaoInit } from './openbao';
+import { sealStanza } from './seals';
+import { seedDrill, seedProd } from './seed-clusters';
 import {
   ensureMoto,
   ensureTemporal,
@@ -99,13 +98,15 @@ async function up(args: string[]): Promise<void> {
   step('moto');
   await ensureMoto();
   step('openbao-keys (the key service)');
-  const keysInit = await ensureBao('keys', seal, () => []);
+  const keysInit = await ensureBao('keys', { type: 'shamir', stanza: '' }, () => []);
   await ensureTransitKey(keysInit.rootToken);
   step('openbao-prod (3 nodes)');
-  const prodInit = await ensureBao('prod', seal, () => []);
+  // After the key service: the transit stanza carries its token.
+  const sealConfig = { type: seal, stanza: sealStanza(seal) };
+  const prodInit = await ensureBao('prod', sealConfig, () => []);
   await ensureProdLoadBalancer();
   step('openbao-drill');
-  const drillInit = await ensureBao('drill', seal, () => [prodInit]);
+  const drillInit = await ensureBao('drill', sealConfig, () => [prodInit]);
   const drillToken = await workingRootToken('drill', [drillInit, prodInit]);
 
   step('seed prod');

@@ -1,9 +1,6 @@
 // The stack's OpenBao servers: TLS from the stack's private CA, Raft storage, prod as three
-// nodes behind a load balancer, the seal (transit by the `keys` service, a static key, or
-// Shamir), init and unseal, and the seed data of `prod` (KV v2, the snapshot-agent AppRole
-// and its policy, a few secrets).
+// joined nodes, the seal stanza given (seals.ts), init and unseal, and finding the active node.
 import { readFileSync, existsSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { VaultHttp } from '../../activities/vault/vault-http';
 import {
@@ -12,7 +9,6 @@ import {
   baoNodes,
   caDir,
   ports,
-  repoRoot,
   type SealType,
   stackDir,
   tlsServerName,
@@ -39,9 +35,6 @@ const SHAMIR = { shares: 3, threshold: 2 };
 const KEY_SERVICE_SHAMIR = { shares: 1, threshold: 1 };
 /** One recovery key with auto-unseal, as the cron-job procedure keeps one `recovery_key`. */
 const RECOVERY = { shares: 1, threshold: 1 };
-/** The transit key and mount of the key service that seal prod and drill. */
-const TRANSIT = { mount: 'transit', key: 'vsnap-autounseal', policy: 'vsnap-autounseal' };
-
 export function baoDir(cluster: BaoClusterName): string {
   return join(stackDir, `bao-${cluster}`);
 }
@@ -64,11 +57,7 @@ export function stackVault(cluster: BaoClusterName, address = baoAddress(cluster
   return new VaultHttp({ address, caCert: stackCa().caPem, tlsServerName: tlsServerName(cluster), timeoutMs });
 }
 
-function staticKeyFile(): string {
-  return join(stackDir, 'static-seal.key');
-}
-
-function writeSecretFile(path: string, content: string): void {
+export function writeSecretFile(path: string, content: string): void {
   writeFileSync(path, content, { mode: 0o600 });
   chmodSync(path, 0o600);
 }
@@ -80,25 +69,7 @@ function nodeCertificate(node: BaoNode) {
   return issueCertificate(stackCa(), node.id, { dns, ips });
 }
 
-function sealStanza(seal: SealType, cluster: BaoClusterName): string {
-  if (cluster === 'keys' || seal === 'shamir') return '';
-  // prod and drill share one key, as prod and its drill cluster share one KMS key in AWS:
-  // that is what lets a forced restore come back unsealed on its own.
-  if (seal === 'static') {
-    return `seal "static" {\n  current_key_id = "vsnap-local-1"\n  current_key = "file://${staticKeyFile()}"\n}\n`;
-  }
-  return `seal "transit" {
-  address = "${baoAddress('keys')}"
-  token = "${readSealToken()}"
-  mount_path = "${TRANSIT.mount}/"
-  key_name = "${TRANSIT.key}"
-  tls_ca_cert = "${stackCa().caFile}"
-  tls_server_name = "${tlsServerName('keys')}"
-}
-`;
-}
-
-function nodeConfig(node: BaoNode, seal: SealType): string {
+function nodeConfig(node: BaoNode, sealStanza: string): string {
   const { certFile, keyFile } = nodeCertificate(node);
   const peers = baoNodes(node.cluster).filter((n) => n.id !== node.id && node.id !== 'prod-1');
   const joins = peers
@@ -124,7 +95,7 @@ listener "tcp" {
   # vsnap regenerates root through them after a restore, as Vault and the cron-job procedure do.
   disable_unauthed_generate_root_endpoints = false
 }
-${sealStanza(seal, node.cluster)}api_addr = "${nodeAddress(node)}"
+${node.cluster === 'keys' ? '' : sealStanza}api_addr = "${nodeAddress(node)}"
 cluster_addr = "https://127.0.0.1:${node.port + 1}"
 cluster_name = "${node.cluster}"
 ui = false
@@ -155,22 +126,20 @@ export function isNodeRunning(node: BaoNode): boolean {
 }
 
 /**
- * Starts (if needed), initialises (first time) and unseals one cluster: every node joined,
+ * Starts (if needed), initialises (first time) and unseals one cluster, its nodes configured
+ * with `seal.stanza` (seals.ts; the key service itself is always Shamir): every node joined,
  * unsealed, one active. `unsealCandidates` are other clusters' key sets a Shamir node may need
  * (a drill that received prod's snapshot carries prod's keyring).
  */
 export async function ensureBao(
   cluster: BaoClusterName,
-  seal: SealType,
+  seal: { type: SealType; stanza: string },
   unsealCandidates: () => BaoInit[],
 ): Promise<BaoInit> {
-  if (seal === 'static' && !existsSync(staticKeyFile())) {
-    writeSecretFile(staticKeyFile(), randomBytes(32).toString('base64'));
-  }
   const nodes = baoNodes(cluster);
   for (const node of nodes) {
     mkdirSync(join(nodeDirOf(node), 'data'), { recursive: true, mode: 0o700 });
-    writeSecretFile(join(nodeDirOf(node), 'server.hcl'), nodeConfig(node, seal));
+    writeSecretFile(join(nodeDirOf(node), 'server.hcl'), nodeConfig(node, seal.stanza));
     if (!isNodeRunning(node)) startProcess(nodeProcess(node));
   }
   for (const node of nodes) {
@@ -182,7 +151,7 @@ export async function ensureBao(
   }
 
   const first = stackVault(cluster, nodeAddress(nodes[0]), 5_000);
-  const clusterSeal: SealType = cluster === 'keys' ? 'shamir' : seal;
+  const clusterSeal: SealType = cluster === 'keys' ? 'shamir' : seal.type;
   let init = readInit(cluster);
   if (!(await first.health()).initialized) init = await initialise(cluster, clusterSeal, nodes[0]);
   if (!init) {
@@ -283,174 +252,4 @@ export async function workingRootToken(cluster: BaoClusterName, candidates: BaoI
     }
   }
   throw new Error(`openbao-${cluster}: none of the known root tokens works; run stack:down --purge`);
-}
-
-function sealTokenFile(): string {
-  return join(baoDir('keys'), 'seal-token.json');
-}
-
-function readSealToken(): string {
-  return (JSON.parse(readFileSync(sealTokenFile(), 'utf8')) as { token: string }).token;
-}
-
-/**
- * The key service's transit key and the token prod and drill seal with: a periodic token
- * limited to encrypt/decrypt with that key, which the seal renews while it runs. A token that
- * expired while the stack was down is replaced before prod and drill start.
- */
-export async function ensureTransitKey(rootToken: string): Promise<void> {
-  const vault = await activeNode('keys');
-  const as = { token: rootToken };
-  await idempotent(
-    vault.request('enable transit', {
-      method: 'POST',
-      path: `/sys/mounts/${TRANSIT.mount}`,
-      json: { type: 'transit' },
-      ...as,
-    }),
-    /already in use/,
-  );
-  await vault.request('create seal key', {
-    method: 'POST',
-    path: `/${TRANSIT.mount}/keys/${TRANSIT.key}`,
-    json: {},
-    ...as,
-  });
-  const policy = `path "${TRANSIT.mount}/encrypt/${TRANSIT.key}" { capabilities = ["update"] }
-path "${TRANSIT.mount}/decrypt/${TRANSIT.key}" { capabilities = ["update"] }
-`;
-  await vault.request('write seal policy', {
-    method: 'PUT',
-    path: `/sys/policies/acl/${TRANSIT.policy}`,
-    json: { policy },
-    ...as,
-  });
-  if (existsSync(sealTokenFile())) {
-    const valid = await vault
-      .request('seal token lookup', { method: 'GET', path: '/auth/token/lookup-self', token: readSealToken() })
-      .then(() => true)
-      .catch(() => false);
-    if (valid) return;
-  }
-  const created = await vault.request<{ auth: { client_token: string } }>('create seal token', {
-    method: 'POST',
-    path: '/auth/token/create-orphan',
-    json: { policies: [TRANSIT.policy], no_default_policy: true, period: '768h', display_name: 'vsnap-stack-seal' },
-    ...as,
-  });
-  writeSecretFile(sealTokenFile(), JSON.stringify({ token: created.auth.client_token }));
-}
-
-async function idempotent(call: Promise<unknown>, alreadyDoneMessage: RegExp): Promise<void> {
-  try {
-    await call;
-  } catch (err) {
-    if (!(err instanceof Error) || !alreadyDoneMessage.test(err.message)) throw err;
-  }
-}
-
-export const SEED_SECRETS: Record<string, Record<string, string>> = {
-  'apps/billing/database': { username: 'billing', password: 'seed-billing-db-password' },
-  'apps/billing/stripe': { api_key: 'seed-stripe-key' },
-  'apps/web/session': { signing_key: 'seed-web-session-key' },
-  'infra/ci/deploy': { token: 'seed-ci-deploy-token' },
-  'infra/dns/route53': { access_key: 'seed-route53-access' },
-};
-
-/** KV v2 at `secret/`, as the cron-job procedure's cluster has it. */
-async function enableKvV2(vault: VaultHttp, token: string): Promise<void> {
-  await idempotent(
-    vault.request('enable KV v2', {
-      method: 'POST',
-      path: '/sys/mounts/secret',
-      json: { type: 'kv', options: { version: '2' } },
-      token,
-    }),
-    /already in use/,
-  );
-}
-
-/** The prod cluster's seed: idempotent, so `stack:up` can run it every time. */
-export async function seedProd(rootToken: string): Promise<AppRoleCredentials> {
-  const vault = await activeNode('prod');
-  const as = { token: rootToken };
-  await enableKvV2(vault, rootToken);
-  await idempotent(
-    vault.request('enable AppRole', { method: 'POST', path: '/sys/auth/approle', json: { type: 'approle' }, ...as }),
-    /already in use/,
-  );
-  const policy = readFileSync(join(repoRoot, 'deploy', 'vault', 'snapshot-agent-policy.hcl'), 'utf8');
-  await vault.request('write policy', {
-    method: 'PUT',
-    path: '/sys/policies/acl/snapshot-agent',
-    json: { policy },
-    ...as,
-  });
-  await vault.request('write AppRole role', {
-    method: 'POST',
-    path: '/auth/approle/role/snapshot-agent',
-    json: {
-      token_policies: ['snapshot-agent'],
-      token_no_default_policy: true,
-      // A backup takes minutes; a token that outlives a killed worker by at most this long.
-      token_ttl: '15m',
-      token_max_ttl: '1h',
-    },
-    ...as,
-  });
-  for (const [path, data] of Object.entries(SEED_SECRETS)) {
-    await vault.request('write seed secret', { method: 'POST', path: `/secret/data/${path}`, json: { data }, ...as });
-  }
-
-  const credsFile = join(baoDir('prod'), 'approle.json');
-  if (existsSync(credsFile)) return JSON.parse(readFileSync(credsFile, 'utf8')) as AppRoleCredentials;
-  const role = await vault.request<{ data: { role_id: string } }>('read role id', {
-    method: 'GET',
-    path: '/auth/approle/role/snapshot-agent/role-id',
-    ...as,
-  });
-  const secret = await vault.request<{ data: { secret_id: string } }>('create secret id', {
-    method: 'POST',
-    path: '/auth/approle/role/snapshot-agent/secret-id',
-    ...as,
-  });
-  const creds = { roleId: role.data.role_id, secretId: secret.data.secret_id };
-  writeSecretFile(credsFile, JSON.stringify(creds));
-  return creds;
-}
-
-/** The drill cluster starts as an empty cluster with the same KV layout; drills restore prod over it. */
-export async function seedDrill(rootToken: string): Promise<void> {
-  await enableKvV2(await activeNode('drill'), rootToken);
-}
-
-/** prod's load balancer (scripts/stack/load-balancer.ts) on prod's address, over its three nodes. */
-export const prodLoadBalancerProcess: ServerProcess = {
-  name: 'prod-load-balancer',
-  dir: join(baoDir('prod'), 'load-balancer'),
-  command: process.execPath,
-  args: [
-    '--import',
-    'tsx',
-    join(repoRoot, 'scripts', 'stack', 'load-balancer.ts'),
-    `127.0.0.1:${ports.prod}`,
-    ...baoNodes('prod').map((n) => `127.0.0.1:${n.port}`),
-  ],
-  env: { LB_CA_FILE: join(caDir, 'ca.pem'), LB_TLS_NAME: tlsServerName('prod') },
-};
-
-export async function ensureProdLoadBalancer(): Promise<void> {
-  if (runningPid(prodLoadBalancerProcess) === undefined) {
-    startProcess(prodLoadBalancerProcess);
-  }
-  const vault = stackVault('prod', baoAddress('prod'), 5_000);
-  await waitUntil(`prod's load balancer (${vault.address})`, async () => (await vault.health(), true), {
-    timeoutMs: 30_000,
-    log: logFile(prodLoadBalancerProcess),
-  });
-}
-
-/** The transit seal stanza prod and drill use: for a scratch server that must share their key service. */
-export function stackTransitSeal(): string {
-  return sealStanza('transit', 'drill');
 }

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { stackTransitSeal } from '../../scripts/stack/openbao';
+import { transitSealStanza } from '../../scripts/stack/key-service';
 import type { backup } from '../../workflows/backup';
 import { FailureType } from '../../workflows/names';
 import type { restore } from '../../workflows/restore';
@@ -39,7 +39,7 @@ describe('the key service that auto-unseals the target is down during a restore'
   let worker: TestWorker;
 
   before(async () => {
-    target = await startScratchCluster({ basePort: 18920, autoUnsealStanza: stackTransitSeal() });
+    target = await startScratchCluster({ basePort: 18920, autoUnsealStanza: transitSealStanza() });
     const drill: ClusterConfig = {
       ...isolatedCluster('keys-drill'),
       address: target.nodes[0].address,

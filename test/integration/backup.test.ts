@@ -29,7 +29,7 @@ import { assertNothingWritten, bucket, objectBytes, s3, storedEncryption } from 
 import { watchCanary } from '../helpers/canary';
 import { waitForDrillToServeProd } from '../helpers/drill';
 import { activityAttempts, failureOf, sharedFixture, start } from '../helpers/runs';
-import { stackTransitSeal } from '../../scripts/stack/openbao';
+import { transitSealStanza } from '../../scripts/stack/key-service';
 import { startScratchCluster, type ScratchCluster } from '../helpers/scratch-bao';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
 
@@ -87,7 +87,7 @@ describe('backup workflow on the real stack', () => {
       startScratchCluster({ basePort: 18300, unsealed: false }),
       startScratchCluster({ basePort: 18400, size: 2 }),
       // Sealed by the stack's key service, as prod is: it can take prod's keyring and unseal.
-      startScratchCluster({ basePort: 18350, autoUnsealStanza: stackTransitSeal() }),
+      startScratchCluster({ basePort: 18350, autoUnsealStanza: transitSealStanza() }),
     ]);
     sealed = { ...sealed, address: sealedVault.nodes[0].address };
     standby = {
