@@ -1,5 +1,6 @@
-// Snapshots must come from the active node: a standby answers the snapshot endpoint with an
-// incomplete snapshot. Which node is active is asked of the configured node (sys/leader) and
+// Snapshots must come from the active node (a standby answers the snapshot endpoint with an
+// incomplete snapshot) and restores must go to it (an OpenBao standby accepts the POST, does
+// not apply it and seals itself). Which node is active is asked of the configured node (sys/leader) and
 // then confirmed by asking the named node itself (sys/health): during an election a standby
 // keeps naming the old leader, dead or stepped down, until the new one writes its lock entry,
 // which takes 5-10 s or more with Raft's default timeouts.

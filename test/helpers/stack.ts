@@ -106,12 +106,14 @@ export function stackVault(
 }
 
 /** The addresses of prod's nodes, one by one (prod's own address is its load balancer). */
-export const prodNodeAddresses: string[] = (stackEnv.VSNAP_PROD_NODE_ADDRS ?? '').split(',').filter(Boolean);
+const prodNodeAddresses: string[] = (stackEnv.VSNAP_PROD_NODE_ADDRS ?? '').split(',').filter(Boolean);
 
 /**
- * The address of prod's active node. A proxy that must see every request of a backup goes in
- * front of it: in front of the load balancer, a standby would name the leader and vsnap would
- * go there directly.
+ * The address of prod's active node, asked of each node itself: through the load balancer,
+ * sys/leader answers "is_self" from whichever node took the call. A proxy that must see every
+ * request of a backup goes in front of it (in front of the balancer, a standby would name the
+ * leader and vsnap would go there directly); a namespace is made there (a standby learns of it
+ * a moment later).
  */
 export async function activeProdNode(): Promise<string> {
   for (const address of prodNodeAddresses) {

@@ -29,7 +29,7 @@ import { assertNothingWritten, bucket, objectBytes, s3, storedEncryption } from 
 import { watchCanary } from '../helpers/canary';
 import { waitForDrillToServeProd } from '../helpers/drill';
 import { activityAttempts, failureOf, sharedFixture, start } from '../helpers/runs';
-import { transitSealStanza } from '../../scripts/stack/key-service';
+import { sealStanza } from '../../scripts/stack/seals';
 import { startScratchCluster, type ScratchCluster } from '../helpers/scratch-bao';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
 
@@ -57,6 +57,7 @@ async function canary(): Promise<{ value: string; workflowId: string }> {
 }
 
 describe('backup workflow on the real stack', () => {
+  const prodInit = baoInit('prod');
   const main = isolatedCluster('prod');
   const retention = isolatedCluster('prod-retention');
   const badCreds = isolatedCluster('prod-badcreds', {
@@ -86,8 +87,13 @@ describe('backup workflow on the real stack', () => {
     [sealedVault, haPair, scratchTarget] = await Promise.all([
       startScratchCluster({ basePort: 18300, unsealed: false }),
       startScratchCluster({ basePort: 18400, size: 2 }),
-      // Sealed by the stack's key service, as prod is: it can take prod's keyring and unseal.
-      startScratchCluster({ basePort: 18350, autoUnsealStanza: transitSealStanza() }),
+      // Sealed as prod is (the stack's key service, its static key, or a Shamir split like
+      // prod's), so it can take prod's keyring and unseal.
+      startScratchCluster(
+        prodInit.seal === 'shamir'
+          ? { basePort: 18350, keyShares: { shares: prodInit.keys.length, threshold: prodInit.threshold } }
+          : { basePort: 18350, autoUnsealStanza: sealStanza(prodInit.seal) },
+      ),
     ]);
     sealed = { ...sealed, address: sealedVault.nodes[0].address };
     standby = {

@@ -22,7 +22,7 @@ import {
 } from '../../scripts/stack/private-ca';
 import { type ClusterConfig, loadConfig } from '../../worker/config';
 import { startScratchCluster, type ScratchCluster } from '../helpers/scratch-bao';
-import { prodCluster, prodNodeAddresses, stackEnv, stackVault } from '../helpers/stack';
+import { activeProdNode, prodCluster, stackEnv, stackVault } from '../helpers/stack';
 import type { TestCertificate } from '../helpers/test-ca';
 
 const SERVER_NAME = 'vault.scratch.internal';
@@ -205,17 +205,6 @@ describe("a cluster configured in a namespace, on the stack's prod", () => {
   const token = stackEnv.VSNAP_PROD_ROOT_TOKEN;
   let root: VaultHttp;
   let namespaced: VaultHttp;
-
-  /**
-   * Prod's active node. A standby learns of a new namespace a moment after the active node makes it,
-   * and the stack's load balancer spreads calls over all three nodes: pinned, each step sees the last.
-   */
-  async function activeProdNode(): Promise<string> {
-    for (const address of prodNodeAddresses) {
-      if (!(await stackVault('prod', { address }).health()).standby) return address;
-    }
-    throw new Error(`no active node among ${prodNodeAddresses.join(', ')}`);
-  }
 
   /** A KV v2 write in the namespace; a new mount answers "Upgrading" for a moment while it sets itself up. */
   async function writeInNamespace(path: string, data: Record<string, string>): Promise<void> {
