@@ -6,6 +6,7 @@ import type { Activities } from '../activities';
 import { quickActivity, streamingActivity } from './activity-options';
 import type { BackupPlan, RetentionResult } from '../activities/backup-activities';
 import { type BackupInput, parseBackupInput } from './backup-input';
+import { labelRun } from './run-labels';
 
 export interface BackupResult {
   cluster: string;
@@ -33,7 +34,9 @@ const quick = proxyActivities<Activities>(quickActivity);
 const stream = proxyActivities<Activities>(streamingActivity);
 
 export async function backup(input: BackupInput = {}): Promise<BackupResult> {
+  labelRun('backup');
   const request = parseBackupInput(input);
+  labelRun('backup', request.cluster);
   const progress: BackupProgress = { step: 'plan' };
   setHandler(backupProgressQuery, () => progress);
   const info = workflowInfo();
@@ -41,6 +44,7 @@ export async function backup(input: BackupInput = {}): Promise<BackupResult> {
 
   const plan: BackupPlan = await quick.planBackup({ ...(request.cluster ? { cluster: request.cluster } : {}) });
   progress.cluster = plan.cluster;
+  labelRun('backup', plan.cluster);
 
   progress.step = 'canary';
   const canary = await quick.writeCanary({ cluster: plan.cluster, workflowId: info.workflowId });

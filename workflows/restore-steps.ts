@@ -4,13 +4,13 @@
 import {
   ApplicationFailure,
   CancellationScope,
-  condition,
   defineQuery,
-  defineUpdate,
   proxyActivities,
   setHandler,
   upsertMemo,
 } from '@temporalio/workflow';
+import { acceptApprovals } from './approval';
+import { labelRun } from './run-labels';
 import type { Activities } from '../activities';
 import { quickActivity, streamingActivity } from './activity-options';
 import { FailureType } from './names';
@@ -28,38 +28,19 @@ export interface RestoreProgress {
   approvedBy?: string;
 }
 
-export interface Approval {
-  approver: string;
-}
-
 export const progressQuery = defineQuery<RestoreProgress>('progress');
-export const approveUpdate = defineUpdate<{ approvedBy: string }, [Approval]>('approve');
 
 const quick = proxyActivities<Activities>(quickActivity);
 const streaming = proxyActivities<Activities>(streamingActivity);
 
 export async function runRestore(kind: 'restore' | 'verify', options: RestoreOptions): Promise<RestoreReport> {
+  labelRun(kind, options.target);
   const progress: RestoreProgress = { step: 'plan', bytes: 0 };
   setHandler(progressQuery, () => progress);
-  let approval: Approval | undefined;
-  setHandler(
-    approveUpdate,
-    (a) => {
-      approval = a;
-      progress.approvedBy = a.approver;
-      return { approvedBy: a.approver };
-    },
-    {
-      validator: (a: Approval | undefined) => {
-        if (progress.step !== 'awaiting-approval') {
-          throw new Error(`this ${kind} is not waiting for approval (it is at step "${progress.step}")`);
-        }
-        const approver: unknown = a?.approver;
-        if (typeof approver !== 'string' || approver.trim() === '') {
-          throw new Error('approve needs {"approver": "<your name>"}: who approved is recorded');
-        }
-      },
-    },
+  const approvals = acceptApprovals(
+    kind,
+    () => progress.step === 'awaiting-approval',
+    () => progress.step,
   );
 
   const steps: StepTiming[] = [];
@@ -80,6 +61,7 @@ export async function runRestore(kind: 'restore' | 'verify', options: RestoreOpt
     }),
   );
   progress.target = plan.target;
+  labelRun(kind, plan.target);
   progress.key = plan.key;
   progress.totalBytes = plan.manifest.size;
   upsertMemo({ vsnapCluster: plan.target, vsnapSource: plan.source, vsnapSnapshotKey: plan.key });
@@ -92,7 +74,7 @@ export async function runRestore(kind: 'restore' | 'verify', options: RestoreOpt
     snapshotTakenAt: plan.snapshotTakenAt,
     snapshotAgeSeconds: Math.round((Date.now() - Date.parse(plan.snapshotTakenAt)) / 1000),
     dryRun: options.dryRun,
-    ...(approval ? { approvedBy: approval.approver } : {}),
+    ...(approvals.current() ? { approvedBy: approvals.current()!.approver } : {}),
     passed: checks.every((c) => c.status !== 'fail'),
     checks,
     steps,
@@ -113,9 +95,8 @@ export async function runRestore(kind: 'restore' | 'verify', options: RestoreOpt
   }
 
   if (plan.targetProtected) {
-    const approved = await timed('awaiting-approval', () =>
-      condition(() => approval !== undefined, options.approvalTimeoutMinutes * 60_000),
-    );
+    const approved = await timed('awaiting-approval', () => approvals.wait(options.approvalTimeoutMinutes * 60_000));
+    progress.approvedBy = approvals.current()?.approver;
     if (!approved) {
       throw ApplicationFailure.create({
         type: FailureType.ApprovalTimeout,
