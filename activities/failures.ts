@@ -1,6 +1,7 @@
 // Maps the typed errors of the Vault, S3, credential and archive layers to Temporal
 // ApplicationFailures with a stable `type`. Non-retryable where another attempt cannot help.
-import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { FailureType } from '../workflows/names';
 import { ArchiveInvalidError } from './archive/snapshot-archive';
 import { ChecksumMismatchError } from './archive/verified-snapshot-stream';
@@ -56,6 +57,17 @@ export async function withFailureMapping<T>(fn: () => Promise<T>, options?: Fail
   try {
     return await fn();
   } catch (err) {
+    // Whatever a cancelled step was doing when the cancellation cut it (an aborted request, a
+    // stream destroyed), it reports as cancelled, so the workflow sees a cancellation, not a failure.
+    if (cancelled()) throw new CancelledFailure('the step was cancelled');
     throw toActivityFailure(err, options);
+  }
+}
+
+function cancelled(): boolean {
+  try {
+    return Context.current().cancellationSignal.aborted;
+  } catch {
+    return false; // not running as an activity
   }
 }

@@ -1,8 +1,11 @@
 // createActivities: every activity of every vsnap workflow, bound to its dependencies.
 import { createBackupActivities } from './backup-activities';
+import { createClusterLockActivities } from './cluster-lock-activities';
 import type { ActivityDeps } from './deps';
 import { instrumentActivities } from './metrics';
 import { createRestoreActivities } from './restore-activities';
+import { createRestoreCheckActivities } from './restore-check-activities';
+import { createRestoreTargetActivities } from './restore-target-activities';
 
 export type { ActivityDeps } from './deps';
 
@@ -11,6 +14,9 @@ export function createActivities(deps: ActivityDeps) {
     {
       ...createBackupActivities(deps),
       ...createRestoreActivities(deps),
+      ...createClusterLockActivities(),
+      ...createRestoreTargetActivities(deps),
+      ...createRestoreCheckActivities(deps),
     },
     deps.metrics,
   );

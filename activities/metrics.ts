@@ -10,6 +10,7 @@ export interface VsnapMetrics {
   snapshotBytes: ReturnType<MetricMeter['createCounter']>;
   stepDuration: ReturnType<MetricMeter['createHistogram']>;
   stepFailures: ReturnType<MetricMeter['createCounter']>;
+  wrappedTokenReuse: ReturnType<MetricMeter['createCounter']>;
 }
 
 export function createVsnapMetrics(meter: MetricMeter): VsnapMetrics {
@@ -40,6 +41,11 @@ export function createVsnapMetrics(meter: MetricMeter): VsnapMetrics {
       'Duration of each activity (step)',
     ),
     stepFailures: meter.createCounter('vsnap_step_failures', '1', 'Failed activity attempts, by step and failure type'),
+    wrappedTokenReuse: meter.createCounter(
+      'vsnap_wrapped_token_reuse',
+      '1',
+      'Wrapped root tokens found already unwrapped by someone else (possible tampering), per cluster',
+    ),
   };
 }
 

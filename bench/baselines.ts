@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { waitUntilRestoreApplied } from '../activities/vault/restore-wait';
+import { unsealAndWaitForActive, waitUntilSnapshotTaken } from '../activities/vault/restore-wait';
 import type { VaultHttp } from '../activities/vault/vault-http';
 import { activeProdNode, type BenchContext, benchVault, tlsFlags } from './context';
 import { runCommand, timed } from './run-command';
@@ -167,8 +167,9 @@ export class Baselines {
   }
 
   private async waitForDrill(preRestoreToken: string): Promise<void> {
-    await waitUntilRestoreApplied([this.drill], preRestoreToken, {
-      loadShares: () => Promise.resolve(this.ctx.prodKeys),
+    await waitUntilSnapshotTaken([this.drill], preRestoreToken, { heartbeat: () => undefined });
+    await unsealAndWaitForActive([this.drill], {
+      keyrings: [{ label: "prod's key shares", load: () => Promise.resolve(this.ctx.prodKeys) }],
       heartbeat: () => undefined,
     });
   }

@@ -1,17 +1,25 @@
 // Records the histories the replay tests replay: real runs of every workflow type on the local
-// stack, saved as JSON under test/fixtures/histories/. Run after a deliberate workflow change
-// (one that old histories need not replay, e.g. before any release): npm run record-histories
-import { writeFileSync } from 'node:fs';
+// stack, saved as JSON under test/fixtures/histories/current-release/ (the previous release's
+// stay in previous-release/). Run after a deliberate workflow change within the release:
+// npm run record-histories
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { failureOf, start } from '../test/helpers/runs';
 import { repoRoot, startTestWorker } from '../test/helpers/stack';
 import type { backup } from '../workflows/backup';
+import { clusterLockId } from '../workflows/cluster-lock';
 import type { restore } from '../workflows/restore';
 import type { verify } from '../workflows/verify';
 
 async function main(): Promise<void> {
+  // Recorded with payload encryption off: the fixtures must replay on any machine, which has
+  // none of this stack's codec keys. Workflow code sees decoded payloads either way.
+  for (const name of ['VSNAP_CODEC_KEYS', 'VSNAP_CODEC_KEYS_FILE', 'VSNAP_CODEC_KEYS_KMS_CIPHERTEXT']) {
+    delete process.env[name];
+  }
   const worker = await startTestWorker();
-  const dir = join(repoRoot, 'test', 'fixtures', 'histories');
+  const dir = join(repoRoot, 'test', 'fixtures', 'histories', 'current-release');
+  mkdirSync(dir, { recursive: true });
   const save = async (name: string, workflowId: string) => {
     const history = await worker.temporal.client.workflow.getHandle(workflowId).fetchHistory();
     // The JSON the Temporal CLI and UI export, which Worker.runReplayHistory reads.
@@ -29,6 +37,8 @@ async function main(): Promise<void> {
     const v = await start<typeof verify>(worker, 'verify', { cluster: 'prod' });
     await v.result();
     await save('verify-ok', v.workflowId);
+    // The lock that drill held (its latest run under the lock's fixed id).
+    await save('clusterLock-ok', clusterLockId(worker.taskQueue, 'drill'));
     const dry = await start<typeof restore>(worker, 'restore', { target: 'drill', dryRun: true });
     await dry.result();
     await save('restore-dry-run', dry.workflowId);

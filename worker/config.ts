@@ -2,7 +2,9 @@
 // clusters. Validation collects every problem, so an operator fixes a config in one pass.
 import { existsSync, readFileSync } from 'node:fs';
 import type { KeySourceConfig } from '../activities/keys/key-shares';
+import type { WorkerDeploymentVersion } from '@temporalio/common';
 import { DEFAULT_TASK_QUEUE } from '../workflows/names';
+import { DEFAULT_DEPLOYMENT_NAME } from './versioning';
 
 export type AppRoleCredentialSource =
   /** Role and secret IDs from environment variables (the cron-job procedure's External Secret sets these names). */
@@ -34,7 +36,10 @@ export interface ClusterConfig {
   retention: { keep: number; maxAgeDays?: number };
   /** KV v2 mount and path of the canary written before each snapshot (the cron-job procedure's secret/check_timestamp). */
   canary: { mount: string; path: string };
-  /** A protected cluster (production) is never a restore target without explicit approval. */
+  /**
+   * A protected cluster is never a restore target without an approval (the `approve` update).
+   * Every cluster is protected unless its config says `"protected": false` (VSNAP_PROTECTED=false).
+   */
   protected: boolean;
   /**
    * This cluster's key shares (Shamir unseal keys, or recovery keys with auto-unseal), for
@@ -65,6 +70,11 @@ export interface VsnapConfig {
   healthAddress?: string;
   /** How long in-flight activities may run on after SIGTERM; keep it below the pod's grace period. */
   shutdownGraceSeconds: number;
+  /**
+   * This worker's Worker Deployment Version (VSNAP_DEPLOYMENT_NAME, VSNAP_BUILD_ID, baked into
+   * the image); unset = an unversioned worker, as in local runs and tests.
+   */
+  deployment?: WorkerDeploymentVersion;
 }
 
 export class ConfigError extends Error {
@@ -126,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VsnapConfig {
     ...(env.VSNAP_METRICS_ADDRESS ? { metricsAddress: env.VSNAP_METRICS_ADDRESS } : {}),
     ...(env.VSNAP_HEALTH_ADDRESS ? { healthAddress: env.VSNAP_HEALTH_ADDRESS } : {}),
     shutdownGraceSeconds,
+    ...deploymentFrom(env, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -137,6 +148,32 @@ function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, problem
   const value = Number(raw);
   if (!Number.isInteger(value)) problems.push(`${name}=${raw} must be an integer`);
   return value;
+}
+
+/** Just the Worker Deployment Version (for the rollout's set-current-version step); undefined without a build id. */
+export function loadDeploymentVersion(env: NodeJS.ProcessEnv = process.env): WorkerDeploymentVersion | undefined {
+  const problems: string[] = [];
+  const { deployment } = deploymentFrom(env, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deployment;
+}
+
+/** The Worker Deployment Version, when the image names a build id. */
+function deploymentFrom(env: NodeJS.ProcessEnv, problems: string[]): { deployment?: WorkerDeploymentVersion } {
+  const buildId = env.VSNAP_BUILD_ID;
+  if (!buildId) return {};
+  const deploymentName = env.VSNAP_DEPLOYMENT_NAME || DEFAULT_DEPLOYMENT_NAME;
+  // Temporal names a version "<deployment>.<build id>", so the first dot ends the deployment name.
+  if (deploymentName.includes('.')) problems.push(`VSNAP_DEPLOYMENT_NAME=${deploymentName} must not contain "."`);
+  for (const [name, value] of [
+    ['VSNAP_DEPLOYMENT_NAME', deploymentName],
+    ['VSNAP_BUILD_ID', buildId],
+  ]) {
+    if (!/^[\w.+-]{1,255}$/.test(value)) {
+      problems.push(`${name}=${value} must be 1 to 255 letters, digits and ._+- (e.g. an image tag or a git commit)`);
+    }
+  }
+  return { deployment: { deploymentName, buildId } };
 }
 
 function readConfigFile(file: string, problems: string[]): Raw | undefined {
@@ -171,7 +208,13 @@ function clusterFromEnv(env: NodeJS.ProcessEnv, problems: string[]): ClusterConf
       keep: env.VSNAP_KEEP ? Number(env.VSNAP_KEEP) : undefined,
       maxAgeDays: env.VSNAP_MAX_AGE_DAYS ? Number(env.VSNAP_MAX_AGE_DAYS) : undefined,
     },
-    protected: env.VSNAP_PROTECTED !== 'false',
+    // "true" and "false" become booleans; any other value stays a string so parseCluster names it.
+    protected:
+      env.VSNAP_PROTECTED === 'true'
+        ? true
+        : env.VSNAP_PROTECTED === 'false'
+          ? false
+          : env.VSNAP_PROTECTED || undefined,
   };
   const before = problems.length;
   const cluster = parseCluster(raw, 'env', problems);
@@ -180,6 +223,7 @@ function clusterFromEnv(env: NodeJS.ProcessEnv, problems: string[]): ClusterConf
     problems[i] = problems[i]
       .replace('env: address', 'VAULT_ADDR')
       .replace('env: storage.bucket', 'BUCKET_NAME')
+      .replace('env: protected', 'VSNAP_PROTECTED')
       .replace('env: ', 'env ');
   }
   return cluster;
@@ -242,6 +286,9 @@ function parseCluster(raw: unknown, where: string, problems: string[]): ClusterC
     problems.push(`${where}: retention.maxAgeDays must be a number > 0, got ${JSON.stringify(maxAgeDays)}`);
   }
   const canary = (c.canary ?? {}) as Raw;
+  if (c.protected !== undefined && typeof c.protected !== 'boolean') {
+    problems.push(`${where}: protected must be true or false (default true), got ${JSON.stringify(c.protected)}`);
+  }
   const tls = parseTls(c, address, where, problems);
   return {
     name,
@@ -258,7 +305,8 @@ function parseCluster(raw: unknown, where: string, problems: string[]): ClusterC
       mount: typeof canary.mount === 'string' ? canary.mount : 'secret',
       path: typeof canary.path === 'string' ? canary.path : 'check_timestamp',
     },
-    protected: c.protected === true,
+    // Protected unless the config says otherwise: forgetting the field must not expose production.
+    protected: c.protected !== false,
     ...(c.keyShares !== undefined ? { keyShares: parseKeySource(c.keyShares, `${where}: keyShares`, problems) } : {}),
     ...(typeof c.drillSource === 'string' && c.drillSource ? { drillSource: c.drillSource } : {}),
   };

@@ -9,6 +9,7 @@ import { temporalConnectConfig } from './temporal-connection';
 import { SnapshotStore } from '../activities/storage/snapshot-store';
 import { createAwsClients, type AwsClients } from './aws-clients';
 import type { VsnapConfig } from './config';
+import { workerDeploymentOptions } from './versioning';
 
 export interface VsnapWorker {
   worker: Worker;
@@ -49,6 +50,7 @@ export async function createVsnapWorker(options: CreateWorkerOptions): Promise<V
     options.env ?? process.env,
   );
   const connection = await NativeConnection.connect(connectionOptions);
+  const deploymentOptions = workerDeploymentOptions(config.deployment);
   const worker = await Worker.create({
     connection,
     dataConverter: await vsnapDataConverter(options.env ?? process.env),
@@ -59,6 +61,8 @@ export async function createVsnapWorker(options: CreateWorkerOptions): Promise<V
     maxHeartbeatThrottleInterval: '2s',
     shutdownGraceTime: `${config.shutdownGraceSeconds}s`,
     defaultHeartbeatThrottleInterval: '2s',
+    // Versioned (runs pinned to this build) when the image names a build id; unversioned otherwise.
+    ...(deploymentOptions ? { workerDeploymentOptions: deploymentOptions } : {}),
     ...(options.workflowBundlePath
       ? { workflowBundle: { codePath: options.workflowBundlePath } }
       : { workflowsPath: require.resolve('../workflows') }),

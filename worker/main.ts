@@ -50,6 +50,7 @@ async function main(): Promise<void> {
     {
       taskQueue: config.temporal.taskQueue,
       namespace: vsnap.namespace,
+      deployment: config.deployment ?? 'unversioned',
       clusters: config.clusters.map((c) => c.name),
       metrics: config.metricsAddress ?? 'off',
       health: config.healthAddress ?? 'off',

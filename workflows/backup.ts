@@ -1,11 +1,12 @@
-// The backup workflow: plan → canary → snapshot stream into S3 (validated) → retention.
-// Deterministic orchestration only; every side effect is an activity. Vault tokens never
-// cross activity boundaries, so none appears in this workflow's history.
+// The backup workflow: plan → (wait for the cluster's lock) → canary → snapshot stream into S3
+// (validated) → retention. Deterministic orchestration only; every side effect is an activity.
+// Vault tokens never cross activity boundaries, so none appears in this workflow's history.
 import { defineQuery, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { quickActivity, streamingActivity } from './activity-options';
 import type { BackupPlan, RetentionResult } from '../activities/backup-activities';
 import { type BackupInput, parseBackupInput } from './backup-input';
+import { type ClusterLockRequest, type LockHolder, withClusterLock } from './cluster-lock';
 import { labelRun } from './run-labels';
 
 export interface BackupResult {
@@ -24,8 +25,10 @@ export interface BackupResult {
 }
 
 export interface BackupProgress {
-  step: 'plan' | 'canary' | 'inventory' | 'snapshot' | 'retention' | 'done';
+  step: 'plan' | 'waiting-for-lock' | 'canary' | 'inventory' | 'snapshot' | 'retention' | 'done';
   cluster?: string;
+  /** While waiting for the lock: the backup, restore or drill writing to the cluster now. */
+  waitingFor?: LockHolder;
 }
 
 export const backupProgressQuery = defineQuery<BackupProgress>('progress');
@@ -46,46 +49,65 @@ export async function backup(input: BackupInput = {}): Promise<BackupResult> {
   progress.cluster = plan.cluster;
   labelRun('backup', plan.cluster);
 
-  progress.step = 'canary';
-  const canary = await quick.writeCanary({ cluster: plan.cluster, workflowId: info.workflowId });
-
-  progress.step = 'inventory';
-  const inventory = await quick.recordInventory({ cluster: plan.cluster });
-
-  progress.step = 'snapshot';
-  const snapshot = await stream.streamSnapshotToS3({
+  // From the canary to retention, nothing else writes to the cluster: a second backup would
+  // overwrite this one's canary before its snapshot (README "One operation per cluster").
+  // Backups wait their turn; a schedule's next run is not worth failing over a busy cluster.
+  const lockRequest: ClusterLockRequest = {
     cluster: plan.cluster,
-    startedAtMs,
-    workflowId: info.workflowId,
-    runId: info.runId,
-    canary,
-    inventory,
-  });
-
-  // Shown by the UI next to the run: which snapshot it made.
-  upsertMemo({ vsnapCluster: plan.cluster, vsnapSnapshotKey: snapshot.key });
-
-  progress.step = 'retention';
-  const retention = await quick.applyRetention({
-    cluster: plan.cluster,
-    ...(request.keep !== undefined ? { keep: request.keep } : {}),
-    ...(request.maxAgeDays !== undefined ? { maxAgeDays: request.maxAgeDays } : {}),
-    protectKey: snapshot.key,
-  });
-
-  progress.step = 'done';
-  return {
-    cluster: plan.cluster,
-    bucket: snapshot.bucket,
-    key: snapshot.key,
-    size: snapshot.size,
-    sha256: snapshot.sha256,
-    raftIndex: snapshot.raftIndex,
-    raftTerm: snapshot.raftTerm,
-    canaryValue: canary.value,
-    // Workflow time (Date.now inside a workflow is Temporal's deterministic clock).
-    durationSeconds: (Date.now() - startedAtMs) / 1000,
-    s3Retries: snapshot.s3Retries,
-    retention,
+    kind: 'backup',
+    onBusy: 'wait',
+    onWaiting: (holder: LockHolder) => {
+      progress.step = 'waiting-for-lock';
+      progress.waitingFor = holder;
+    },
   };
+  return withClusterLock(lockRequest, async () => {
+    delete progress.waitingFor;
+    // The key names the time the snapshot began, taken once the lock is held: keys sort in the
+    // order the snapshots were taken, and two backups of a cluster never share a key.
+    const snapshotStartedAtMs = Date.now();
+
+    progress.step = 'canary';
+    const canary = await quick.writeCanary({ cluster: plan.cluster, workflowId: info.workflowId });
+
+    progress.step = 'inventory';
+    const inventory = await quick.recordInventory({ cluster: plan.cluster });
+
+    progress.step = 'snapshot';
+    const snapshot = await stream.streamSnapshotToS3({
+      cluster: plan.cluster,
+      startedAtMs: snapshotStartedAtMs,
+      workflowId: info.workflowId,
+      runId: info.runId,
+      canary,
+      inventory,
+    });
+
+    // Shown by the UI next to the run: which snapshot it made.
+    upsertMemo({ vsnapCluster: plan.cluster, vsnapSnapshotKey: snapshot.key });
+
+    progress.step = 'retention';
+    const retention = await quick.applyRetention({
+      cluster: plan.cluster,
+      ...(request.keep !== undefined ? { keep: request.keep } : {}),
+      ...(request.maxAgeDays !== undefined ? { maxAgeDays: request.maxAgeDays } : {}),
+      protectKey: snapshot.key,
+    });
+
+    progress.step = 'done';
+    return {
+      cluster: plan.cluster,
+      bucket: snapshot.bucket,
+      key: snapshot.key,
+      size: snapshot.size,
+      sha256: snapshot.sha256,
+      raftIndex: snapshot.raftIndex,
+      raftTerm: snapshot.raftTerm,
+      canaryValue: canary.value,
+      // Workflow time (Date.now inside a workflow is Temporal's deterministic clock).
+      durationSeconds: (Date.now() - startedAtMs) / 1000,
+      s3Retries: snapshot.s3Retries,
+      retention,
+    };
+  });
 }

@@ -3,3 +3,4 @@
 export { backup } from './backup';
 export { restore } from './restore';
 export { verify } from './verify';
+export { clusterLock } from './cluster-lock';

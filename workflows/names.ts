@@ -7,6 +7,8 @@ export const WorkflowType = {
   backup: 'backup',
   restore: 'restore',
   verify: 'verify',
+  /** The per-cluster lock a backup, restore or drill holds while it writes (workflows/cluster-lock.ts). */
+  clusterLock: 'clusterLock',
 } as const;
 
 /**
@@ -33,6 +35,14 @@ export const FailureType = {
   ChecksumMismatch: 'ChecksumMismatch',
   ApprovalTimeout: 'ApprovalTimeout',
   CheckFailed: 'CheckFailed',
+  /** Another backup, restore or drill is writing to the cluster; the message names it. */
+  ClusterBusy: 'ClusterBusy',
+  /** Someone else's generate-root attempt is in progress on the target: vsnap leaves it alone. */
+  GenerateRootInProgress: 'GenerateRootInProgress',
+  /** A step's root token is gone (its worker died after unwrapping it): mint a new one. */
+  RootTokenLost: 'RootTokenLost',
+  /** A wrapping token was unwrapped by someone other than the step it was made for. */
+  WrappedTokenReused: 'WrappedTokenReused',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 

@@ -9,11 +9,21 @@ export function formatReport(r: RestoreReport): string {
   const lines = [
     `vsnap ${r.kind} of ${r.source} into ${r.target}: ${r.passed ? 'PASSED' : 'FAILED'}${r.dryRun ? ' (dry run)' : ''}`,
     `snapshot ${r.key} (taken ${r.snapshotTakenAt}, ${ageHours} h old)`,
-    ...(r.approvedBy ? [`approved by ${r.approvedBy}`] : []),
+    ...approvalLines(r),
     ...r.checks.map((c) => `  [${MARK[c.status]}] ${c.name}: ${c.actual} (expected ${c.expected})`),
     `steps: ${r.steps.map((s) => `${s.step} ${s.seconds.toFixed(1)}s`).join(', ')}`,
   ];
   return lines.join('\n');
+}
+
+/** Who approved a protected target's restore, from which client, and whether the starter approved it. */
+function approvalLines(r: RestoreReport): string[] {
+  if (!r.approval) return r.approvedBy ? [`approved by ${r.approvedBy}`] : [];
+  const { approver, identity, selfApproved, at } = r.approval;
+  return [
+    `approved by ${approver} at ${at} from client ${identity}` +
+      (selfApproved ? ' (self-approved: the command that started the run approved it)' : ''),
+  ];
 }
 
 /** The innermost cause's message: where vsnap says what failed and how to fix it. */

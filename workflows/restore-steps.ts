@@ -1,24 +1,45 @@
-// The restore sequence shared by the `restore` and `verify` workflows: plan → (approval) →
-// fetch and verify → restore → checks, with cleanup on failure or cancellation. Deterministic:
-// timings use Temporal's workflow clock.
+// The restore sequence shared by the `restore` and `verify` workflows, step by step as an
+// operator would run it by hand: plan → (wait for the target's lock) → fetch and verify →
+// (approval) → regenerate root → restore → unseal → regenerate root on the restored cluster →
+// check → revoke. Each step is its own activity with its own retries, so the UI shows which
+// one is stuck; root tokens pass between steps only wrapped. Deterministic: timings use
+// Temporal's workflow clock.
 import {
   ApplicationFailure,
   CancellationScope,
   defineQuery,
+  isCancellation,
   proxyActivities,
   setHandler,
   upsertMemo,
 } from '@temporalio/workflow';
-import { acceptApprovals } from './approval';
-import { labelRun } from './run-labels';
 import type { Activities } from '../activities';
-import { quickActivity, streamingActivity } from './activity-options';
+import type { HandedToken } from '../activities/token-handoff';
+import type { KeyringOrder } from '../activities/restore-keyrings';
+import { quickActivity, streamingActivity, targetStepActivity } from './activity-options';
+import { acceptApprovals } from './approval';
+import { type LockHolder, withClusterLock } from './cluster-lock';
 import { FailureType } from './names';
 import type { RestoreOptions } from './restore-input';
-import type { RestoreCheck, RestorePlan, RestoreReport, StepTiming } from './restore-types';
+import type { RestoreCheck, RestorePlan, RestoreReport, StepTiming, TargetChange } from './restore-types';
+import { labelRun } from './run-labels';
+import { failureTypeOf, sayWhetherTargetChanged } from './target-change';
 
 export interface RestoreProgress {
-  step: 'plan' | 'awaiting-approval' | 'fetch' | 'restore' | 'check' | 'record' | 'done' | 'failed';
+  step:
+    | 'plan'
+    | 'waiting-for-lock'
+    | 'fetch'
+    | 'awaiting-approval'
+    | 'regenerate-root'
+    | 'restore'
+    | 'unseal'
+    | 'check'
+    | 'revoke'
+    | 'record'
+    | 'done'
+    | 'failed'
+    | 'cancelled';
   target?: string;
   key?: string;
   /** Bytes of the snapshot moved by completed steps (live bytes: the activity's heartbeat). */
@@ -26,16 +47,34 @@ export interface RestoreProgress {
   /** Size of the snapshot, once planned: what a progress bar counts towards. */
   totalBytes?: number;
   approvedBy?: string;
+  /** The operation this run waits for, while it waits for the target's lock. */
+  waitingFor?: LockHolder;
+  /** Whether the target has been changed so far: "unknown" once a restore may have reached it. */
+  targetChanged: TargetChange;
 }
 
 export const progressQuery = defineQuery<RestoreProgress>('progress');
 
 const quick = proxyActivities<Activities>(quickActivity);
 const streaming = proxyActivities<Activities>(streamingActivity);
+const onTarget = proxyActivities<Activities>(targetStepActivity);
+
+/** Failures of the restore step that happen before Vault can have received a whole snapshot. */
+const NOTHING_SENT: string[] = [
+  FailureType.WrappedTokenReused,
+  FailureType.ChecksumMismatch,
+  FailureType.ArchiveInvalid,
+];
+
+/** How often a step may find its root token gone (a worker killed mid-step) before the run gives up. */
+const MAX_TOKEN_REISSUES = 3;
 
 export async function runRestore(kind: 'restore' | 'verify', options: RestoreOptions): Promise<RestoreReport> {
-  labelRun(kind, options.target);
-  const progress: RestoreProgress = { step: 'plan', bytes: 0 };
+  // A drill is filed under the cluster whose backup it proves; a restore under its target.
+  const labelCluster = (p?: { target: string; source: string }) =>
+    kind === 'verify' ? (p?.source ?? options.source) : (p?.target ?? options.target);
+  labelRun(kind, labelCluster());
+  const progress: RestoreProgress = { step: 'plan', bytes: 0, targetChanged: 'no' };
   setHandler(progressQuery, () => progress);
   const approvals = acceptApprovals(
     kind,
@@ -61,9 +100,9 @@ export async function runRestore(kind: 'restore' | 'verify', options: RestoreOpt
     }),
   );
   progress.target = plan.target;
-  labelRun(kind, plan.target);
   progress.key = plan.key;
   progress.totalBytes = plan.manifest.size;
+  labelRun(kind, labelCluster(plan));
   upsertMemo({ vsnapCluster: plan.target, vsnapSource: plan.source, vsnapSnapshotKey: plan.key });
 
   const report = (checks: RestoreCheck[]): RestoreReport => ({
@@ -74,15 +113,16 @@ export async function runRestore(kind: 'restore' | 'verify', options: RestoreOpt
     snapshotTakenAt: plan.snapshotTakenAt,
     snapshotAgeSeconds: Math.round((Date.now() - Date.parse(plan.snapshotTakenAt)) / 1000),
     dryRun: options.dryRun,
-    ...(approvals.current() ? { approvedBy: approvals.current()!.approver } : {}),
+    ...approvals.report(),
     passed: checks.every((c) => c.status !== 'fail'),
     checks,
     steps,
+    targetChanged: progress.targetChanged === 'yes',
   });
 
-  const fetched = await timed('fetch', () => streaming.fetchSnapshot(plan));
-  progress.bytes = fetched.bytes;
   if (options.dryRun) {
+    const fetched = await timed('fetch', () => streaming.fetchSnapshot(plan));
+    progress.bytes = fetched.bytes;
     progress.step = 'done';
     return report([
       {
@@ -94,32 +134,95 @@ export async function runRestore(kind: 'restore' | 'verify', options: RestoreOpt
     ]);
   }
 
-  if (plan.targetProtected) {
-    const approved = await timed('awaiting-approval', () => approvals.wait(options.approvalTimeoutMinutes * 60_000));
-    progress.approvedBy = approvals.current()?.approver;
-    if (!approved) {
-      throw ApplicationFailure.create({
-        type: FailureType.ApprovalTimeout,
-        message:
-          `target ${plan.target} is protected and nobody approved within ${options.approvalTimeoutMinutes} minutes; ` +
-          `nothing was changed. Start again and run "vsnap approve <workflow id>"`,
-        nonRetryable: true,
-      });
-    }
-  }
+  // A restore is started by someone at a keyboard: if the target is busy, they hear so at once
+  // rather than queueing a second restore behind the first. A drill waits its turn.
+  const lock = {
+    cluster: plan.target,
+    kind,
+    onBusy: kind === 'restore' ? ('fail' as const) : ('wait' as const),
+    onWaiting: (holder: LockHolder) => {
+      progress.step = 'waiting-for-lock';
+      progress.waitingFor = holder;
+    },
+  };
+  return withClusterLock(lock, async () => {
+    delete progress.waitingFor;
+    const fetched = await timed('fetch', () => streaming.fetchSnapshot(plan));
+    progress.bytes = fetched.bytes;
 
-  try {
-    const restored = await timed('restore', () => streaming.restoreSnapshot(plan));
-    progress.bytes += fetched.bytes;
-    const checks = await timed('check', () => quick.checkRestoredCluster({ plan, maxAgeDays: options.maxAgeDays }));
-    progress.step = 'done';
-    return { ...report(checks), unsealedWithKeyShares: restored.unsealed };
-  } catch (err) {
-    progress.step = 'failed';
-    // Runs even when the workflow is being cancelled: no generate-root attempt left open.
-    await CancellationScope.nonCancellable(() => quick.abandonRestore({ target: plan.target }));
-    throw err;
-  }
+    if (plan.targetProtected) {
+      const approved = await timed('awaiting-approval', () => approvals.wait(options.approvalTimeoutMinutes * 60_000));
+      progress.approvedBy = approvals.current()?.approver;
+      if (!approved) {
+        throw ApplicationFailure.create({
+          type: FailureType.ApprovalTimeout,
+          message:
+            `target ${plan.target} is protected and nobody approved within ${options.approvalTimeoutMinutes} minutes; ` +
+            `nothing was changed. Start again and run "vsnap approve <workflow id>"`,
+          nonRetryable: true,
+        });
+      }
+    }
+
+    // The root token handed over last and not yet known to be used up: revoked if the run stops.
+    let handed: HandedToken | undefined;
+    const withRootToken = async <T>(keyring: KeyringOrder, use: (token: HandedToken) => Promise<T>): Promise<T> => {
+      for (let issued = 1; ; issued++) {
+        handed = await timed('regenerate-root', () => onTarget.regenerateRoot({ plan, keyring }));
+        try {
+          return await use(handed);
+        } catch (err) {
+          // The step's worker died after unwrapping its token: go back and regenerate one.
+          if (issued < MAX_TOKEN_REISSUES && failureTypeOf(err) === FailureType.RootTokenLost) continue;
+          throw err;
+        }
+      }
+    };
+
+    try {
+      const restoreAndUnseal = async () => {
+        const restored = await withRootToken('before-restore', (token) => {
+          progress.targetChanged = 'unknown';
+          return timed('restore', () => onTarget.restoreSnapshot({ plan, token }));
+        }).catch((err: unknown) => {
+          if (NOTHING_SENT.includes(failureTypeOf(err) ?? '')) progress.targetChanged = 'no';
+          throw err;
+        });
+        progress.targetChanged = 'yes';
+        handed = undefined;
+        progress.bytes += restored.bytes;
+        const unsealed = await timed('unseal', () => onTarget.unsealTarget({ plan, nodes: restored.nodes }));
+        return { restored, unsealed };
+      };
+      let { unsealed } = await restoreAndUnseal();
+      if (plan.force && unsealed.unsealedWith === 'target') {
+        // The target came back on its own keyring, so it never took the snapshot (the try that
+        // sent it died before Vault received it all, and the target was sealed for another
+        // reason). Restore again: it is the same snapshot, so the end state is the same.
+        ({ unsealed } = await restoreAndUnseal());
+      }
+      const checked = await withRootToken('after-restore', (token) =>
+        timed('check', () => onTarget.checkRestoredCluster({ plan, maxAgeDays: options.maxAgeDays, token })),
+      );
+      handed = checked.token;
+      await timed('revoke', () => onTarget.revokeRootToken({ plan, token: checked.token, cleanup: false }));
+      handed = undefined;
+      upsertMemo({ vsnapTargetChanged: 'yes' });
+      progress.step = 'done';
+      return { ...report(checked.checks), unsealedWithKeyShares: unsealed.unsealedNodes > 0 };
+    } catch (err) {
+      progress.step = isCancellation(err) ? 'cancelled' : 'failed';
+      const leftover = handed;
+      // Runs even when the workflow is being cancelled: no token outlives the run.
+      await CancellationScope.nonCancellable(async () => {
+        upsertMemo({ vsnapTargetChanged: progress.targetChanged });
+        if (leftover) {
+          await onTarget.revokeRootToken({ plan, token: leftover, cleanup: true }).catch(() => undefined);
+        }
+      });
+      throw sayWhetherTargetChanged(err, plan.target, progress.targetChanged);
+    }
+  });
 }
 
 /** A report with a failed check fails the run, naming each failed check and why. */

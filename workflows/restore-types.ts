@@ -34,6 +34,9 @@ export interface RestoreCheck {
   actual: string;
 }
 
+/** Whether a run changed its target: "unknown" when a restore step stopped after it may have sent the snapshot. */
+export type TargetChange = 'no' | 'yes' | 'unknown';
+
 export interface StepTiming {
   step: string;
   seconds: number;
@@ -47,7 +50,10 @@ export interface RestoreReport {
   snapshotTakenAt: string;
   snapshotAgeSeconds: number;
   dryRun: boolean;
+  /** Who approved a restore into a protected target (the same as `approval.approver`). */
   approvedBy?: string;
+  /** How a protected target's restore was approved; absent when no approval was needed. */
+  approval?: ApprovalRecord;
   passed: boolean;
   checks: RestoreCheck[];
   steps: StepTiming[];
@@ -56,6 +62,20 @@ export interface RestoreReport {
    * another keyring). False when the target's own seal (auto-unseal) brought it back.
    */
   unsealedWithKeyShares?: boolean;
+  /** The target now holds the restored snapshot (false for a dry run). */
+  targetChanged?: boolean;
+}
+
+/** An approval of a restore into a protected target, as the run recorded it. */
+export interface ApprovalRecord {
+  /** The person's name the approval carried. */
+  approver: string;
+  /** The approving client's Temporal identity as the client sent it, or "unknown (not sent)". */
+  identity: string;
+  /** The command that started the run approved it too (`vsnap restore --self-approve`). */
+  selfApproved: boolean;
+  /** When the run accepted the approval (workflow time, ISO 8601). */
+  at: string;
 }
 
 /** Stored next to a snapshot's manifest by a drill. */

@@ -3,7 +3,7 @@
 // regenerated root token, use the short-lived one, and revoke it in `finally`. A worker killed
 // mid-activity leaves only a token that expires within ROOT_TOKEN_TTL.
 import type { KeyShares } from '../keys/key-shares';
-import { generateRootToken, KeySharesRejectedError } from './generate-root';
+import { type AttemptOwnership, generateRootToken, KeySharesRejectedError } from './generate-root';
 import type { VaultHttp } from './vault-http';
 
 export const ROOT_TOKEN_TTL = '15m';
@@ -11,16 +11,22 @@ export const ROOT_TOKEN_TTL = '15m';
 export interface ShareSet {
   /** Where the shares come from, for messages: "drill's own", "prod's". */
   label: string;
+  /** In a restore: the target's own keyring, or the source's (the one a restore brings). */
+  whose?: 'target' | 'source';
   load(): Promise<KeyShares>;
 }
 
 /** Regenerates root with the first share set the cluster accepts; returns a TTL-bound token. */
-export async function openRootSession(vault: VaultHttp, shareSets: ShareSet[]): Promise<string> {
+export async function openRootSession(
+  vault: VaultHttp,
+  shareSets: ShareSet[],
+  owner: AttemptOwnership,
+): Promise<string> {
   const rejections: string[] = [];
   for (const set of shareSets) {
     let root: string;
     try {
-      root = await generateRootToken(vault, await set.load());
+      root = await generateRootToken(vault, await set.load(), owner);
     } catch (err) {
       if (!(err instanceof KeySharesRejectedError)) throw err;
       rejections.push(`${set.label}: ${err.message}`);

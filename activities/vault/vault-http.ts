@@ -35,6 +35,8 @@ export interface VaultRequest {
   path: string;
   json?: Record<string, unknown>;
   token?: string;
+  /** Extra headers, e.g. X-Vault-Wrap-TTL to have the response wrapped. */
+  headers?: Record<string, string>;
 }
 
 /** `GET /v1/sys/health` fields vsnap relies on. */
@@ -92,6 +94,7 @@ export class VaultHttp {
         path: req.path,
         timeout: this.endpoint.timeoutMs ?? 30_000,
         ...(req.json ? { json: req.json } : {}),
+        ...(req.headers ? { headers: { ...req.headers } } : {}),
       });
       return (response ?? {}) as T;
     } catch (err) {

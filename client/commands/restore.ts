@@ -16,10 +16,14 @@ import {
 import { defaultWorkflowId, runWorkflow } from '../run-workflow';
 import { sendApproval } from './approve';
 
-const HELP = `Usage: vsnap restore --target NAME [--snapshot latest|KEY] [--source NAME] [--force] [--dry-run] [--approve --approver NAME]
+const HELP = `Usage: vsnap restore --target NAME [--snapshot latest|KEY] [--source NAME] [--force] [--dry-run] [--self-approve [--approver NAME]]
 
 Restore a snapshot into a cluster, wait until it really serves the restored data, regenerate
 root, check the canary, inventory and a real login, and revoke every token it made.
+
+A protected target (every cluster unless its config says "protected": false) waits for an
+approval: someone runs "vsnap approve WORKFLOW_ID". To approve your own restore in this command,
+say so with --self-approve; the report records that the run was self-approved.
 
 Options:
   --target NAME        the cluster to restore into (required)
@@ -27,8 +31,8 @@ Options:
   --source NAME        the cluster whose snapshot to restore (default: the target's drillSource, else the target)
   --force              intent to replace the target's data with another cluster's snapshot
   --dry-run            fetch and validate only; the target is not touched
-  --approve            approve at once (for a protected target), recorded with --approver
-  --approver NAME      who approves (default: $USER)
+  --self-approve       approve this restore yourself once it asks (a protected target); recorded as self-approved
+  --approver NAME      with --self-approve: who approves (default: $USER)
   --approval-timeout M minutes a protected target waits for approval (default 60)
   --max-age-days N     the canary must be younger than this (default 8)
   --no-wait            start and return the workflow id
@@ -38,7 +42,8 @@ ${CONNECTION_HELP}
 
 Examples:
   vsnap restore --target drill
-  vsnap restore --target prod --snapshot vsnap/prod/2026-11-28T01-28-02.081Z.snap --approve --approver alice
+  vsnap restore --target prod --snapshot vsnap/prod/2026-11-28T01-28-02.081Z.snap   # then: vsnap approve ID
+  vsnap restore --target prod --snapshot vsnap/prod/2026-11-28T01-28-02.081Z.snap --self-approve --approver alice
   vsnap restore --target drill --dry-run --json`;
 
 export const restoreCommand: Command = {
@@ -53,6 +58,8 @@ export const restoreCommand: Command = {
       source: { type: 'string' },
       force: { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
+      'self-approve': { type: 'boolean', default: false },
+      // Not in the help: accepted only to say what replaced it.
       approve: { type: 'boolean', default: false },
       approver: { type: 'string' },
       'approval-timeout': { type: 'string' },
@@ -60,6 +67,12 @@ export const restoreCommand: Command = {
       'no-wait': { type: 'boolean', default: false },
       id: { type: 'string' },
     });
+    if (values.approve) {
+      throw new UsageError(
+        'vsnap restore: --approve was replaced by --self-approve: approving the restore you start yourself must be ' +
+          'said explicitly, and the report records it. Or leave it out and have someone run "vsnap approve WORKFLOW_ID"',
+      );
+    }
     const input = givenFields([
       ['target', values.target],
       ['snapshot', values.snapshot],
@@ -70,8 +83,19 @@ export const restoreCommand: Command = {
       ['maxAgeDays', numberFlag(values['max-age-days'])],
     ]);
     validInput('restore', parseRestoreInput, input);
+    const selfApprove = values['self-approve'];
+    if (values.approver !== undefined && !selfApprove) {
+      throw new UsageError(
+        'vsnap restore: --approver goes with --self-approve; to approve a restore someone else started, run "vsnap approve WORKFLOW_ID"',
+      );
+    }
+    if (selfApprove && values['no-wait']) {
+      throw new UsageError('vsnap restore: --self-approve waits for the run to ask for approval; drop --no-wait');
+    }
     const approver = values.approver ?? process.env.USER ?? '';
-    if (values.approve && !approver) throw new UsageError('vsnap restore: --approve needs --approver NAME');
+    if (selfApprove && !approver.trim()) {
+      throw new UsageError('vsnap restore: --self-approve needs --approver NAME when $USER is not set');
+    }
     return runWorkflow<RestoreReport>({
       kind: 'restore',
       cluster: values.target,
@@ -82,8 +106,12 @@ export const restoreCommand: Command = {
       json: values.json,
       flags: values,
       printResult: (r) => console.log(formatReport(r)),
-      ...(values.approve
-        ? { afterStart: (client, id) => sendApproval(client, id, approver, { waitForPrompt: true }) }
+      ...(selfApprove
+        ? {
+            afterStart: async (client, id) => {
+              await sendApproval(client, id, { approver, selfApproved: true }, { waitForPrompt: true });
+            },
+          }
         : {}),
     });
   },

@@ -174,6 +174,8 @@ function writeConfig(kmsKeyId: string): void {
         auth: { method: 'token', tokenEnv: 'VSNAP_DRILL_TOKEN' },
         keyShares: { source: 'secretsManager', secretId: aws.keySharesSecretId('drill') },
         drillSource: 'prod',
+        // Clusters are protected by default; the drill cluster exists to be overwritten unattended.
+        protected: false,
       }),
     ],
   };

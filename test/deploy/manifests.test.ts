@@ -18,7 +18,15 @@ const bin = path.join(root, '.tools/venv/bin');
 const K8S_VERSION = '1.30.0';
 const OVERLAYS = ['prod', 'staging'];
 // Kinds the validator must check: a missing schema would otherwise only be a WARN.
-const BUILT_IN = ['Deployment', 'Service', 'PodDisruptionBudget', 'NetworkPolicy', 'ServiceAccount', 'ConfigMap'];
+const BUILT_IN = [
+  'Deployment',
+  'Job',
+  'Service',
+  'PodDisruptionBudget',
+  'NetworkPolicy',
+  'ServiceAccount',
+  'ConfigMap',
+];
 // CRDs without a schema in the validator; they are skipped, nothing else may be.
 const CRD_KINDS = ['ExternalSecret'];
 
@@ -30,6 +38,9 @@ interface Doc {
   data?: Record<string, string>;
 }
 interface Container {
+  image: string;
+  command?: string[];
+  envFrom: { configMapRef?: { name: string } }[];
   env: { name: string; value?: string }[];
   volumeMounts: { name: string; mountPath: string }[];
   livenessProbe: { httpGet: { path: string } };
@@ -40,6 +51,10 @@ interface Container {
     capabilities: { drop: string[] };
   };
   [field: string]: unknown;
+}
+interface PodTemplate {
+  metadata: { labels: Record<string, string> };
+  spec: PodSpec;
 }
 interface PodSpec {
   terminationGracePeriodSeconds: number;
@@ -91,6 +106,14 @@ describe('deploy/Dockerfile', () => {
     assert.match(text, /RUN npm run build/);
     const bundler = readFileSync(path.join(root, 'scripts/bundle-workflows.js'), 'utf8');
     assert.match(bundler, /failureConverterPath/, 'the bundle must embed the failure converter');
+  });
+
+  it('bakes the build id into the image, from a build argument that must be set', () => {
+    const text = readFileSync(path.join(root, 'deploy/Dockerfile'), 'utf8');
+    assert.match(text, /^ARG VSNAP_BUILD_ID$/m);
+    assert.match(text, /^RUN test -n "\$VSNAP_BUILD_ID"/m);
+    assert.match(text, /VSNAP_BUILD_ID=\$\{VSNAP_BUILD_ID\}/);
+    assert.match(text, /VSNAP_DEPLOYMENT_NAME=vsnap\b/);
   });
 
   it('runs the worker with the memory settings the bench measured', () => {
@@ -160,6 +183,31 @@ for (const overlay of OVERLAYS) {
         one(docs, 'ServiceAccount').metadata.annotations?.['eks.amazonaws.com/role-arn'] ?? '',
         /^arn:aws:iam::/,
       );
+    });
+
+    it("rolls out each image tag as a Deployment of its own, made current by that tag's Job", () => {
+      const { docs } = render(dir);
+      const deployment = one(docs, 'Deployment');
+      const spec = deployment.spec as { selector: { matchLabels: Record<string, string> }; template: PodTemplate };
+      const worker = spec.template.spec.containers[0];
+      const tag = worker.image.split(':')[1];
+      assert.ok(tag, `the worker image ${worker.image} has a tag`);
+      // A new tag must add a Deployment (the old one drains), never roll the old one's pods.
+      assert.equal(deployment.metadata.name, `vsnap-worker-${tag}`);
+      assert.equal(spec.selector.matchLabels['app.kubernetes.io/version'], tag);
+      assert.equal(spec.template.metadata.labels['app.kubernetes.io/version'], tag);
+      assert.equal(deployment.metadata.annotations?.['kustomize.toolkit.fluxcd.io/prune'], 'disabled');
+      const job = one(docs, 'Job');
+      const jobPod = (job.spec as { template: PodTemplate }).template.spec;
+      const setCurrent = jobPod.containers[0];
+      assert.equal(job.metadata.name, `vsnap-set-current-version-${tag}`);
+      assert.equal(setCurrent.image, worker.image, "the Job makes the build id baked into the workers' image current");
+      assert.deepEqual(setCurrent.command, ['node', 'dist/worker/set-current-version.js']);
+      assert.ok(existsSync(path.join(root, 'worker/set-current-version.ts')));
+      const envMap = (c: Container) => c.envFrom.find((e) => e.configMapRef)?.configMapRef?.name;
+      assert.equal(envMap(setCurrent), envMap(worker), "the Job reaches Temporal with the workers' settings");
+      assert.equal(jobPod.securityContext.runAsNonRoot, true);
+      assert.equal(setCurrent.securityContext.readOnlyRootFilesystem, true);
     });
 
     it('ships a config the worker accepts, at the path VSNAP_CONFIG names', () => {

@@ -29,6 +29,11 @@ export interface Faults {
   holdSnapshotAfterBytes?: number;
   delayPath?: string;
   delayMs?: number;
+  /**
+   * Called when the target answers a request, before the answer is passed on: a test can act
+   * at that exact moment (kill the worker after Vault accepted a snapshot, say).
+   */
+  onResponse?: (request: { method: string; url: string }, status: number) => void;
   /** How to trust an https:// target: its CA and the name its certificate covers. */
   upstreamTls?: { ca: string; servername?: string };
 }
@@ -112,6 +117,7 @@ export async function startFaultProxy(target: string, faults: Faults): Promise<F
           ...(faults.upstreamTls ?? {}),
         },
         (up) => {
+          faults.onResponse?.({ method: req.method ?? '', url: req.url ?? '' }, up.statusCode ?? 0);
           const headers = { ...up.headers };
           if (truncate) delete headers['content-length'];
           res.writeHead(up.statusCode ?? 502, headers);

@@ -44,6 +44,14 @@ export async function waitForProgress<P>(
   throw new Error(`${handle.workflowId}: progress condition not reached within ${timeoutMs / 1000}s`);
 }
 
+/** The activity types a run scheduled, in order (the lock's own activities left out). */
+export async function activityTypes(handle: WorkflowHandle): Promise<string[]> {
+  const history = await handle.fetchHistory();
+  return (history.events ?? [])
+    .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
+    .filter((name): name is string => name !== undefined && name !== null && !/ClusterLock/.test(name));
+}
+
 /** The highest attempt of each activity type in a run's history (1 = never retried). */
 export async function activityAttempts(handle: WorkflowHandle): Promise<Record<string, number>> {
   const history = await handle.fetchHistory();

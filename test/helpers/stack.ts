@@ -158,7 +158,14 @@ export interface TestWorker {
 
 /** Starts a real vsnap worker (same code as production) for the given clusters. */
 export async function startTestWorker(
-  options: { clusters?: ClusterConfig[]; env?: NodeJS.ProcessEnv; partSizeBytes?: number; s3Endpoint?: string } = {},
+  options: {
+    clusters?: ClusterConfig[];
+    env?: NodeJS.ProcessEnv;
+    partSizeBytes?: number;
+    s3Endpoint?: string;
+    /** A workflow bundle with test workflows besides vsnap's (e.g. test/fixtures/lock-workflows.ts). */
+    workflowBundlePath?: string;
+  } = {},
 ): Promise<TestWorker> {
   const base = stackConfig();
   const taskQueue = `test-${randomUUID()}`;
@@ -177,7 +184,12 @@ export async function startTestWorker(
     },
   });
   const logger = createLogger('debug', sink);
-  const vsnap = await createVsnapWorker({ config, logger, env: { ...process.env, ...options.env } });
+  const vsnap = await createVsnapWorker({
+    config,
+    logger,
+    env: { ...process.env, ...options.env },
+    ...(options.workflowBundlePath ? { workflowBundlePath: options.workflowBundlePath } : {}),
+  });
   const running = vsnap.worker.run();
   const temporal = await connectTemporal({ taskQueue });
   return {

@@ -48,10 +48,14 @@ export function rssMiB(pid: number): number {
 /**
  * Bundles the workflows once, as the image does (with the failure converter), into `dir`;
  * returns the path for VSNAP_WORKFLOW_BUNDLE. Saves each worker process webpack's time and memory.
+ * `workflowsPath` bundles other workflow code (a test's pretend next release) instead.
  */
-export async function writeWorkflowBundle(dir: string): Promise<string> {
+export async function writeWorkflowBundle(
+  dir: string,
+  workflowsPath = require.resolve('../../workflows'),
+): Promise<string> {
   const bundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../workflows'),
+    workflowsPath,
     failureConverterPath: require.resolve('../../worker/encryption/failure-converter'),
   });
   const path = join(dir, 'workflow-bundle.js');

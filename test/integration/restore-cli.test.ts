@@ -1,5 +1,6 @@
 // `vsnap restore`, `vsnap verify` and `vsnap approve` through the real binary, including the
-// same-cluster restore path (POST .../snapshot without -force) into the protected prod.
+// same-cluster restore path (POST .../snapshot without -force) into the protected prod, approved
+// by someone else (`vsnap approve`) or by the starter itself (`--self-approve`).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { RestoreReport } from '../../workflows/restore-types';
@@ -47,12 +48,29 @@ describe('vsnap restore, verify and approve (real CLI, real worker)', () => {
     await waitForProgress<{ step: string }>(handle, (p) => p.step === 'awaiting-approval');
     const approved = await cli(['approve', workflowId, '--approver', 'alice', '--json']);
     assert.equal(approved.code, 0, approved.stderr);
+    const { identity } = JSON.parse(approved.stdout) as { identity: string };
+    assert.match(identity, /^\d+@/, 'the CLI sends its Temporal client identity, pid@host');
     const report = (await handle.result()) as RestoreReport;
     assert.equal(report.approvedBy, 'alice');
+    assert.deepEqual(
+      { ...report.approval, at: undefined },
+      { approver: 'alice', identity, selfApproved: false, at: undefined },
+    );
+    assert.ok(Date.parse(report.approval!.at) > 0, `approval time ${report.approval!.at}`);
     assert.equal(report.source, 'prod');
     assert.equal(report.passed, true, JSON.stringify(report.checks));
     const again = await cli(['approve', workflowId, '--approver', 'bob']);
     assert.notEqual(again.code, 0, 'a finished run cannot be approved again');
+  });
+
+  test('--self-approve approves the restore it starts, and the report says it was self-approved', async () => {
+    const res = await cli(['restore', '--target', 'prod', '--self-approve', '--approver', 'alice', '--json']);
+    assert.equal(res.code, 0, res.stderr);
+    const { result: report } = JSON.parse(res.stdout) as { result: RestoreReport };
+    assert.equal(report.approvedBy, 'alice');
+    assert.equal(report.approval?.selfApproved, true, JSON.stringify(report.approval));
+    assert.match(report.approval.identity, /^\d+@/);
+    assert.equal(report.passed, true, JSON.stringify(report.checks));
   });
 
   test('bad usage exits 2 before anything starts', async () => {
@@ -61,5 +79,14 @@ describe('vsnap restore, verify and approve (real CLI, real worker)', () => {
     assert.match(res.stderr, /"target" is required/);
     const approve = await cli(['approve']);
     assert.equal(approve.code, 2);
+    const oldFlag = await cli(['restore', '--target', 'prod', '--approve']);
+    assert.equal(oldFlag.code, 2);
+    assert.match(oldFlag.stderr, /--approve was replaced by --self-approve/);
+    const approverAlone = await cli(['restore', '--target', 'prod', '--approver', 'alice']);
+    assert.equal(approverAlone.code, 2);
+    assert.match(approverAlone.stderr, /--approver goes with --self-approve/);
+    const noWait = await cli(['restore', '--target', 'prod', '--self-approve', '--no-wait']);
+    assert.equal(noWait.code, 2);
+    assert.match(noWait.stderr, /--self-approve .* drop --no-wait/);
   });
 });

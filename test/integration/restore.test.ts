@@ -18,7 +18,7 @@ import { objectBytes, putBytes } from '../helpers/bucket';
 import { drillTokenAccessors, generateRootStarted, markDrill } from '../helpers/drill';
 import { until } from '../helpers/worker-process';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
-import { failureOf, start, waitForProgress } from '../helpers/runs';
+import { activityTypes, failureOf, start, waitForProgress } from '../helpers/runs';
 import { startScratchCluster, type ScratchCluster } from '../helpers/scratch-bao';
 import {
   findLeakedSecrets,
@@ -117,8 +117,21 @@ describe('restore and verify on the real stack', () => {
     }
     assert.deepEqual(
       report.steps.map((s) => s.step),
-      ['plan', 'fetch', 'restore', 'check'],
+      ['plan', 'fetch', 'regenerate-root', 'restore', 'unseal', 'regenerate-root', 'check', 'revoke'],
     );
+    assert.equal(report.targetChanged, true);
+    // The history reads like the procedure: each step is its own activity, with its own retries.
+    assert.deepEqual(await activityTypes(handle), [
+      'planRestore',
+      'fetchSnapshot',
+      'regenerateRoot',
+      'restoreSnapshot',
+      'unsealTarget',
+      'regenerateRoot',
+      'checkRestoredCluster',
+      'revokeRootToken',
+      'recordVerification',
+    ]);
     const record = JSON.parse(
       (await objectBytes(verificationKeyFor(report.key))).toString('utf8'),
     ) as VerificationRecord;

@@ -155,7 +155,7 @@ describe('config: the seed deployment, environment variables only', () => {
 
 describe('config: a JSON file named by VSNAP_CONFIG', () => {
   it('reads the clusters from the file and fills in the defaults (prefix vsnap/<name>, canary, keep 28)', () => {
-    const path = configFile({ clusters: [cluster('prod'), cluster('drill', { protected: true })] });
+    const path = configFile({ clusters: [cluster('prod'), cluster('drill', { protected: false })] });
 
     const config = loadConfig({ VSNAP_CONFIG: path });
 
@@ -168,8 +168,8 @@ describe('config: a JSON file named by VSNAP_CONFIG', () => {
     assert.equal(drill.storage.prefix, 'vsnap/drill');
     assert.deepEqual(prod.canary, { mount: 'secret', path: 'check_timestamp' });
     assert.deepEqual(prod.retention, { keep: 28 });
-    assert.equal(prod.protected, false, 'a file cluster is protected only when it says so');
-    assert.equal(drill.protected, true);
+    assert.equal(prod.protected, true, 'a file cluster is protected unless it says otherwise');
+    assert.equal(drill.protected, false);
     assert.equal(config.temporal.taskQueue, 'vsnap');
   });
 
@@ -259,6 +259,43 @@ describe('config: a JSON file named by VSNAP_CONFIG', () => {
 
     assert.equal(problems.length, 1);
     assert.match(problems[0], /caCertFile .*missing-ca\.pem does not exist/);
+  });
+});
+
+describe('config: every cluster is protected (restores need an approval) unless it says otherwise', () => {
+  it('protects a file cluster without "protected", and leaves one with "protected": false unprotected', () => {
+    const path = configFile({
+      clusters: [cluster('prod'), cluster('drill', { protected: false }), cluster('dr', { protected: true })],
+    });
+
+    const [prod, drill, dr] = loadConfig({ VSNAP_CONFIG: path }).clusters;
+
+    assert.equal(prod.protected, true, 'no "protected" field: protected');
+    assert.equal(drill.protected, false);
+    assert.equal(dr.protected, true);
+  });
+
+  it('refuses a "protected" that is not a boolean, such as "false" in quotes, rather than guess', () => {
+    const path = configFile({ clusters: [cluster('drill', { protected: 'false' })] });
+
+    const problems = configProblems({ VSNAP_CONFIG: path });
+
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.ok(problems[0].includes('clusters[0]: protected must be true or false (default true), got "false"'));
+  });
+
+  it('protects the env-mode cluster unless VSNAP_PROTECTED=false', () => {
+    assert.equal(loadConfig({ ...SEED_ENV }).clusters[0].protected, true);
+    assert.equal(loadConfig({ ...SEED_ENV, VSNAP_PROTECTED: '' }).clusters[0].protected, true);
+    assert.equal(loadConfig({ ...SEED_ENV, VSNAP_PROTECTED: 'true' }).clusters[0].protected, true);
+    assert.equal(loadConfig({ ...SEED_ENV, VSNAP_PROTECTED: 'false' }).clusters[0].protected, false);
+  });
+
+  it('refuses a VSNAP_PROTECTED other than true or false, naming the variable', () => {
+    const problems = configProblems({ ...SEED_ENV, VSNAP_PROTECTED: 'no' });
+
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(problems[0], /^VSNAP_PROTECTED must be true or false \(default true\), got "no"/);
   });
 });
 
