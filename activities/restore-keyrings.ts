@@ -11,12 +11,7 @@ import type { ShareSet } from './vault/root-session';
 
 export type KeyringOrder = 'before-restore' | 'after-restore';
 
-function shareSet(
-  deps: ActivityDeps,
-  cluster: ClusterConfig,
-  label: string,
-  whose: ShareSet['whose'],
-): ShareSet {
+function shareSet(deps: ActivityDeps, cluster: ClusterConfig, label: string, whose: ShareSet['whose']): ShareSet {
   return {
     label,
     whose,

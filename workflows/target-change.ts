@@ -43,4 +43,3 @@ export function sayWhetherTargetChanged(err: unknown, target: string, changed: T
     cause: err instanceof Error ? err : undefined,
   });
 }
-

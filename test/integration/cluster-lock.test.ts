@@ -219,7 +219,7 @@ describe('one operation per cluster: the cluster lock', () => {
       start<typeof verify>(worker, 'verify', { cluster: source.name }),
       start<typeof verify>(worker, 'verify', { cluster: source.name }),
     ]);
-    const { waiter, progress } = await firstToWait<WorkflowHandle, RestoreProgress>(runs);
+    const { waiter, progress } = await firstToWait<(typeof runs)[number], RestoreProgress>(runs);
     const holder = runs.find((r) => r !== waiter)!;
     assert.deepEqual(progress.waitingFor, { workflowId: holder.workflowId, kind: 'verify' });
     const reports: RestoreReport[] = [await holder.result(), await waiter.result()];
