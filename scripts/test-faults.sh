@@ -8,7 +8,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/stack.sh up
 run_tests() { node --import tsx --test --test-timeout=600000 --test-concurrency=1 --test-reporter=spec "$@"; }
 run_tests test/faults/bad-input.test.ts test/faults/corruption.test.ts test/faults/flaky-s3.test.ts \
-  test/faults/vault-ha.test.ts test/faults/key-service.test.ts test/faults/worker-killed.test.ts test/faults/soak.test.ts
+  test/faults/vault-ha.test.ts test/faults/key-service.test.ts test/faults/worker-killed.test.ts \
+  test/faults/restore-worker-killed.test.ts test/faults/soak.test.ts
 bash scripts/with-seaweedfs.sh node --import tsx --test --test-timeout=600000 --test-concurrency=1 --test-reporter=spec \
   test/integration/backup.test.ts test/integration/restore.test.ts
 run_tests test/faults/temporal-restart.test.ts
