@@ -13,11 +13,14 @@ export interface RunProgress {
   totalBytes?: number;
   /** Attempt of the running activity; > 1 means it is being retried. */
   attempt?: number;
+  /** While the run waits for its cluster's lock: the operation it waits for. */
+  waitingFor?: { workflowId: string; kind: string };
   lastFailure?: string;
 }
 
 interface ProgressQuery {
   step?: string;
+  waitingFor?: { workflowId: string; kind: string };
   bytes?: number;
   totalBytes?: number;
 }
@@ -31,6 +34,7 @@ export async function readProgress(client: Client, handle: WorkflowHandle): Prom
   const p: RunProgress = { workflowId: d.workflowId, type: d.type, status: d.status.name };
   const q = await handle.query<ProgressQuery>('progress').catch(() => undefined);
   if (q?.step) p.step = q.step;
+  if (q?.waitingFor) p.waitingFor = q.waitingFor;
   if (q?.totalBytes) p.totalBytes = q.totalBytes;
   if (q?.bytes) p.bytes = q.bytes;
   const pending = d.raw.pendingActivities?.[0];
@@ -69,6 +73,7 @@ export class RateMeter {
 export function formatProgress(p: RunProgress, rate: number, width = 30): string {
   const parts = [`${p.type} ${p.workflowId}`, p.status.toLowerCase()];
   if (p.step) parts.push(`step ${p.step}`);
+  if (p.waitingFor) parts.push(`behind ${p.waitingFor.kind} ${p.waitingFor.workflowId}`);
   if (p.bytes !== undefined) {
     if (p.totalBytes) {
       const done = Math.min(1, p.bytes / p.totalBytes);

@@ -1,10 +1,11 @@
 // Starting a vsnap workflow from the CLI and, with --wait, waiting for its result: shared by
 // backup, restore and verify so they connect, name runs and report failures the same way.
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
 import { type RunKind, runSearchAttributes } from '../workflows/search-attributes';
 import { connectTemporal, type VsnapClient } from './connection';
 import { ExitCode, printJson } from './cli';
-import { describeFailure } from './failure-text';
+import { describeFailure } from '../workflows/failure-chain';
 
 export interface ConnectionFlags {
   address?: string | undefined;
@@ -64,7 +65,7 @@ export async function runWorkflow<R>(o: RunOptions<R>): Promise<number> {
       return ExitCode.ok;
     } catch (err) {
       if (!(err instanceof WorkflowFailedError)) throw err;
-      const text = describeFailure(err);
+      const text = err.cause instanceof CancelledFailure ? await cancelledText(handle) : describeFailure(err);
       if (o.json) printJson({ workflowId: o.workflowId, status: 'failed', error: text });
       else console.error(`${o.kind} ${o.workflowId} failed: ${text}`);
       return ExitCode.runFailed;
@@ -72,4 +73,18 @@ export async function runWorkflow<R>(o: RunOptions<R>): Promise<number> {
   } finally {
     await temporal.close();
   }
+}
+
+/** A cancelled restore or drill says whether its target changed (the memo the run sets as it stops). */
+async function cancelledText(handle: WorkflowHandle): Promise<string> {
+  const memo = await handle
+    .describe()
+    .then((d) => d.memo)
+    .catch(() => undefined);
+  const changed = memo?.vsnapTargetChanged;
+  const target = typeof memo?.vsnapCluster === 'string' ? memo.vsnapCluster : 'the target';
+  if (changed === 'no') return `cancelled; ${target} is unchanged`;
+  if (changed === 'yes') return `cancelled; ${target} WAS CHANGED: it holds the restored snapshot`;
+  if (changed === 'unknown') return `cancelled; ${target} MAY HAVE BEEN CHANGED: the restore step was cut`;
+  return 'cancelled';
 }

@@ -1,4 +1,4 @@
-// Human-readable text of a restore/verify report and of a failure: for the webhook (Slack
+// Human-readable text of a restore/verify report: for the webhook (Slack
 // renders `text`) and the CLI. Pure.
 import type { RestoreReport } from './restore-types';
 
@@ -24,15 +24,4 @@ function approvalLines(r: RestoreReport): string[] {
     `approved by ${approver} at ${at} from client ${identity}` +
       (selfApproved ? ' (self-approved: the command that started the run approved it)' : ''),
   ];
-}
-
-/** The innermost cause's message: where vsnap says what failed and how to fix it. */
-export function describeFailureForHumans(err: unknown): string {
-  let current: unknown = err;
-  let message = String(err);
-  while (current instanceof Error) {
-    message = current.message;
-    current = (current as Error & { cause?: unknown }).cause;
-  }
-  return message;
 }

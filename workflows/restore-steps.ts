@@ -103,7 +103,12 @@ export async function runRestore(kind: 'restore' | 'verify', options: RestoreOpt
   progress.key = plan.key;
   progress.totalBytes = plan.manifest.size;
   labelRun(kind, labelCluster(plan));
-  upsertMemo({ vsnapCluster: plan.target, vsnapSource: plan.source, vsnapSnapshotKey: plan.key });
+  upsertMemo({
+    vsnapCluster: plan.target,
+    vsnapSource: plan.source,
+    vsnapSnapshotKey: plan.key,
+    vsnapTargetChanged: progress.targetChanged,
+  });
 
   const report = (checks: RestoreCheck[]): RestoreReport => ({
     kind,

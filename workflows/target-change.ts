@@ -1,20 +1,11 @@
 // What a failed or cancelled restore tells the operator about its target: unchanged, changed,
 // or possibly changed. Pure (workflow sandbox).
 import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
+import { firstApplicationFailure } from './failure-chain';
 import type { TargetChange } from './restore-types';
 
-/** The first ApplicationFailure in a failure's cause chain: where its stable type is. */
-export function applicationFailureIn(err: unknown): ApplicationFailure | undefined {
-  let current: unknown = err;
-  while (current instanceof Error) {
-    if (current instanceof ApplicationFailure) return current;
-    current = (current as Error & { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
 export function failureTypeOf(err: unknown): string | undefined {
-  return applicationFailureIn(err)?.type ?? undefined;
+  return firstApplicationFailure(err)?.type ?? undefined;
 }
 
 const TARGET_STATE: Record<TargetChange, (target: string) => string> = {
@@ -32,7 +23,7 @@ const TARGET_STATE: Record<TargetChange, (target: string) => string> = {
  */
 export function sayWhetherTargetChanged(err: unknown, target: string, changed: TargetChange): unknown {
   if (isCancellation(err)) return err;
-  const cause = applicationFailureIn(err);
+  const cause = firstApplicationFailure(err);
   const type = cause?.type ?? 'RestoreFailed';
   const message = cause?.message ?? (err instanceof Error ? err.message : String(err));
   return ApplicationFailure.create({

@@ -6,7 +6,8 @@ import { bestEffortActivity } from './activity-options';
 import { failIfChecksFailed, runRestore } from './restore-steps';
 import { parseVerifyInput, type VerifyInput } from './restore-input';
 import type { RestoreReport } from './restore-types';
-import { describeFailureForHumans, formatReport } from './report-text';
+import { failureMessage } from './failure-chain';
+import { formatReport } from './report-text';
 
 const quick = proxyActivities<Activities>(bestEffortActivity);
 
@@ -21,7 +22,7 @@ export async function verify(input: VerifyInput = {}): Promise<RestoreReport> {
   try {
     report = await runRestore('verify', options);
   } catch (err) {
-    await notify(`vsnap drill ${workflowInfo().workflowId} failed: ${describeFailureForHumans(err)}`);
+    await notify(`vsnap drill ${workflowInfo().workflowId} failed: ${failureMessage(err)}`);
     throw err;
   }
   await quick.recordVerification({

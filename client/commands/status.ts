@@ -9,7 +9,7 @@ import {
   printJson,
   UsageError,
 } from '../cli';
-import { describeFailure } from '../failure-text';
+import { describeFailure } from '../../workflows/failure-chain';
 import { formatProgress, RateMeter, readProgress } from '../progress';
 import { connectWith } from '../run-workflow';
 

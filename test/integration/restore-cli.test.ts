@@ -73,6 +73,17 @@ describe('vsnap restore, verify and approve (real CLI, real worker)', () => {
     assert.equal(report.passed, true, JSON.stringify(report.checks));
   });
 
+  test('a restore cancelled while it waits for approval exits 1 and says the target is unchanged', async () => {
+    const workflowId = `restore-cli-cancel-${Date.now()}`;
+    const running = cli(['restore', '--target', 'prod', '--id', workflowId]);
+    const handle = worker.temporal.client.workflow.getHandle(workflowId);
+    await waitForProgress<{ step: string }>(handle, (p) => p.step === 'awaiting-approval');
+    await handle.cancel();
+    const res = await running;
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, new RegExp(`restore ${workflowId} failed: cancelled; prod is unchanged`));
+  });
+
   test('bad usage exits 2 before anything starts', async () => {
     const res = await cli(['restore', '--snapshot', 'latest']);
     assert.equal(res.code, 2);

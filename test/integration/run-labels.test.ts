@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
-import { describeFailure } from '../../client/failure-text';
+import { describeFailure } from '../../workflows/failure-chain';
 import { VsnapCluster, VsnapKind } from '../../workflows/search-attributes';
 import { sharedFixture, uniqueId } from '../helpers/runs';
 import { repoRoot, stackConfig, stackEnv, startTestWorker, type TestWorker } from '../helpers/stack';
