@@ -10,7 +10,7 @@ import type { restore } from '../../workflows/restore';
 import { fillTo } from '../../bench/fill';
 import { assertValidSnapshot } from '../helpers/bucket';
 import { startFlakyS3, type FlakyS3 } from '../helpers/flaky-s3';
-import { activityAttempts, sharedFixture, start } from '../helpers/runs';
+import { activityAttempts, activityTypes, sharedFixture, start } from '../helpers/runs';
 import {
   baoInit,
   isolatedCluster,
@@ -84,5 +84,11 @@ describe('a flaky S3 between the worker and the bucket', () => {
     const attempts = await activityAttempts(handle);
     assert.equal(attempts.fetchSnapshot, 2, `the cut fetch was retried once: ${JSON.stringify(attempts)}`);
     assert.equal(attempts.restoreSnapshot, 2, `the cut restore was retried once: ${JSON.stringify(attempts)}`);
+    // Its first try had unwrapped the root token it was handed, so the retry found it gone
+    // (RootTokenLost) and the run went back to regenerate one: root was regenerated three
+    // times (before, again for the retried restore, after), and the restore step ran twice.
+    const types = await activityTypes(handle);
+    assert.equal(types.filter((t) => t === 'regenerateRoot').length, 3, types.join(', '));
+    assert.equal(types.filter((t) => t === 'restoreSnapshot').length, 2, types.join(', '));
   });
 });
