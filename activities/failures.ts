@@ -5,6 +5,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { FailureType } from '../workflows/names';
 import { ArchiveInvalidError } from './archive/snapshot-archive';
 import { ChecksumMismatchError } from './archive/verified-snapshot-stream';
+import { EphemeralDrillRefusedError } from './ephemeral/ephemeral-server';
 import { KeySharesUnavailableError } from './keys/key-shares';
 import { BucketAccessDeniedError, BucketNotFoundError } from './storage/snapshot-store';
 import { KmsKeyUnusableError } from './storage/kms-key-check';
@@ -37,6 +38,7 @@ export function toActivityFailure(err: unknown, options: FailureOptions = {}): u
     );
   }
   if (err instanceof ChecksumMismatchError) return failure(FailureType.ChecksumMismatch, err.message);
+  if (err instanceof EphemeralDrillRefusedError) return failure(FailureType.EphemeralDrillRefused, err.message);
   if (err instanceof KeySharesRejectedError) return failure(FailureType.KeySharesRejected, err.message);
   if (err instanceof SealUnavailableError) return failure(FailureType.SealUnavailable, err.message);
   if (err instanceof KeySharesUnavailableError) return failure(FailureType.KeySharesUnavailable, err.message);

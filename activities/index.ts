@@ -2,6 +2,7 @@
 import { createBackupActivities } from './backup-activities';
 import { createClusterLockActivities } from './cluster-lock-activities';
 import type { ActivityDeps } from './deps';
+import { createEphemeralDrillActivities } from './ephemeral-drill-activities';
 import { instrumentActivities } from './metrics';
 import { createRestoreActivities } from './restore-activities';
 import { createRestoreCheckActivities } from './restore-check-activities';
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
       ...createClusterLockActivities(),
       ...createRestoreTargetActivities(deps),
       ...createRestoreCheckActivities(deps),
+      ...createEphemeralDrillActivities(deps),
     },
     deps.metrics,
   );

@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 export interface VsnapMetrics {
   lastSuccess: ReturnType<MetricMeter['createGauge']>;
   drillPassed: ReturnType<MetricMeter['createGauge']>;
+  drillRecoverySeconds: ReturnType<MetricMeter['createGauge']>;
   snapshotSize: ReturnType<MetricMeter['createGauge']>;
   snapshotBytes: ReturnType<MetricMeter['createCounter']>;
   stepDuration: ReturnType<MetricMeter['createHistogram']>;
@@ -26,6 +27,12 @@ export function createVsnapMetrics(meter: MetricMeter): VsnapMetrics {
       'int',
       '1',
       '1 if the last recorded drill of a cluster passed, 0 if it failed',
+    ),
+    drillRecoverySeconds: meter.createGauge(
+      'vsnap_drill_recovery_seconds',
+      'float',
+      's',
+      "Recovery time of a cluster's last passing drill: from the start of the restore to every check passing",
     ),
     snapshotSize: meter.createGauge(
       'vsnap_snapshot_size_bytes',

@@ -4,31 +4,77 @@
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Context } from '@temporalio/activity';
-import { FailureType } from '../workflows/names';
+import { EPHEMERAL_TARGET, FailureType } from '../workflows/names';
 import type { RestorePlan, RestorePlanRequest, VerificationRecord } from '../workflows/restore-types';
+import type { ClusterConfig } from '../worker/config';
 import { type ActivityDeps, clusterOrFail, vaultFor } from './deps';
+import { checkEphemeralFits } from './ephemeral/restored-snapshot';
+import { resolveSnapshot } from './storage/resolve-snapshot';
 import { failure, withFailureMapping } from './failures';
 import { startHeartbeat } from './progress-heartbeat';
 import { loadKeyShares } from './keys/key-shares';
-import { snapshotTimeOf, verificationKeyFor } from './storage/snapshot-keys';
+import { verificationKeyFor } from './storage/snapshot-keys';
 import { openVerifiedSnapshot } from './storage/verified-object';
 
 export function createRestoreActivities(deps: ActivityDeps) {
+  async function requireKeyShares(c: ClusterConfig): Promise<void> {
+    if (!c.keyShares) {
+      throw failure(
+        FailureType.KeySharesUnavailable,
+        `cluster ${c.name} has no keyShares configured; a restore needs them to regenerate root and unseal`,
+      );
+    }
+    await loadKeyShares(c.keyShares, deps).catch((err: Error) => {
+      throw failure(FailureType.KeySharesUnavailable, `cluster ${c.name}: ${err.message}`);
+    });
+  }
+
+  /** A drill into a throwaway server: the source's drill.ephemeral, checked up front (disk, size, binary). */
+  async function planEphemeralDrill(input: RestorePlanRequest): Promise<RestorePlan> {
+    if (!input.source) {
+      throw failure(
+        FailureType.InvalidInput,
+        'no drill cluster is configured; name the cluster to drill ("cluster": "prod") to drill it on a throwaway server',
+      );
+    }
+    const source = clusterOrFail(deps, input.source);
+    const config = source.drill?.ephemeral;
+    if (!config) {
+      throw failure(
+        FailureType.InvalidInput,
+        `no drill cluster for "${source.name}" is configured and it has no "drill": {"ephemeral": {...}}; ` +
+          `give it one (README "Restore drills"), or set "target" to a cluster whose drillSource is ${source.name}`,
+      );
+    }
+    await requireKeyShares(source);
+    const { key, manifest } = await resolveSnapshot(deps, source, input.snapshot);
+    const plan: RestorePlan = {
+      target: EPHEMERAL_TARGET,
+      source: source.name,
+      targetAddress: 'a throwaway server on loopback',
+      targetProtected: false,
+      force: true,
+      bucket: source.storage.bucket,
+      key,
+      manifest,
+      snapshotTakenAt: manifest.createdAt,
+      ephemeral: true,
+    };
+    await checkEphemeralFits(config, plan);
+    return plan;
+  }
+
   return {
     /** Resolves target, source and snapshot and checks every precondition, with no side effect. */
     async planRestore(input: RestorePlanRequest): Promise<RestorePlan> {
       return withFailureMapping(async () => {
-        const target = input.target
-          ? clusterOrFail(deps, input.target)
+        const drillCluster = input.target
+          ? undefined
           : deps.config.clusters.find(
               (c) => c.drillSource !== undefined && (!input.source || c.drillSource === input.source),
             );
-        if (!target) {
-          throw failure(
-            FailureType.InvalidInput,
-            `no drill cluster${input.source ? ` for source "${input.source}"` : ''} is configured; set "target" or give a cluster drillSource`,
-          );
-        }
+        if (input.target === EPHEMERAL_TARGET || (!input.target && !drillCluster)) return planEphemeralDrill(input);
+        const target = drillCluster ?? clusterOrFail(deps, input.target);
         const source = clusterOrFail(deps, input.source ?? target.drillSource ?? target.name);
         const force = source.name !== target.name;
         if (force && target.drillSource !== source.name && !input.force) {
@@ -38,46 +84,8 @@ export function createRestoreActivities(deps: ActivityDeps) {
               `pass "force": true if that is intended, or set drillSource: "${source.name}" on ${target.name}`,
           );
         }
-        for (const c of force ? [source, target] : [target]) {
-          if (!c.keyShares) {
-            throw failure(
-              FailureType.KeySharesUnavailable,
-              `cluster ${c.name} has no keyShares configured; a restore needs them to regenerate root and unseal`,
-            );
-          }
-          await loadKeyShares(c.keyShares, deps).catch((err: Error) => {
-            throw failure(FailureType.KeySharesUnavailable, `cluster ${c.name}: ${err.message}`);
-          });
-        }
-
-        const { bucket, prefix } = source.storage;
-        let key: string;
-        if (input.snapshot === 'latest') {
-          const latest = await deps.store.latestValidSnapshot(bucket, prefix);
-          if (!latest) {
-            throw failure(
-              FailureType.SnapshotNotFound,
-              `no valid snapshot of ${source.name} under s3://${bucket}/${prefix}/; run a backup first`,
-            );
-          }
-          key = latest.key;
-        } else {
-          key = input.snapshot;
-          if (!key.startsWith(`${prefix}/`) || !snapshotTimeOf(key)) {
-            throw failure(
-              FailureType.InvalidInput,
-              `"${key}" is not a snapshot key of ${source.name}; keys look like ${prefix}/2026-11-28T01-22-33.123Z.snap ("vsnap snapshots list" shows them)`,
-            );
-          }
-        }
-        const manifest = await deps.store.readManifest(bucket, key);
-        if (!manifest) {
-          throw failure(
-            FailureType.SnapshotNotFound,
-            `s3://${bucket}/${key} has no manifest, so it is not a valid backup (missing, or its backup never finished)`,
-          );
-        }
-
+        for (const c of force ? [source, target] : [target]) await requireKeyShares(c);
+        const { key, manifest } = await resolveSnapshot(deps, source, input.snapshot);
         const health = await vaultFor(target).health();
         if (!health.initialized || health.sealed) {
           throw failure(
@@ -91,7 +99,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
           targetAddress: target.address,
           targetProtected: target.protected,
           force,
-          bucket,
+          bucket: source.storage.bucket,
           key,
           manifest,
           snapshotTakenAt: manifest.createdAt,
@@ -121,6 +129,9 @@ export function createRestoreActivities(deps: ActivityDeps) {
         const { bucket, kmsKeyId } = clusterOrFail(deps, input.source).storage;
         await deps.store.putRecord(bucket, verificationKeyFor(input.key), input.record, kmsKeyId);
         deps.metrics.drillPassed.set(input.record.passed ? 1 : 0, { cluster: input.source });
+        if (input.record.passed && input.record.recoverySeconds !== undefined) {
+          deps.metrics.drillRecoverySeconds.set(input.record.recoverySeconds, { cluster: input.source });
+        }
         if (input.record.passed) {
           deps.metrics.lastSuccess.set(Math.floor(Date.parse(input.record.verifiedAt) / 1000), {
             cluster: input.source,

@@ -11,7 +11,12 @@ import type { ShareSet } from './vault/root-session';
 
 export type KeyringOrder = 'before-restore' | 'after-restore';
 
-function shareSet(deps: ActivityDeps, cluster: ClusterConfig, label: string, whose: ShareSet['whose']): ShareSet {
+export function shareSet(
+  deps: ActivityDeps,
+  cluster: ClusterConfig,
+  label: string,
+  whose: ShareSet['whose'],
+): ShareSet {
   return {
     label,
     whose,

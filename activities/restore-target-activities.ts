@@ -14,6 +14,7 @@ import type { RestorePlan } from '../workflows/restore-types';
 import { type ActivityDeps, clusterOrFail, vaultFor } from './deps';
 import { failure, withFailureMapping } from './failures';
 import { type Heartbeat, recordedByPreviousTry, startHeartbeat } from './progress-heartbeat';
+import { storageCounter, type StorageCounts } from './restore-checks';
 import { type KeyringOrder, keyringsFor } from './restore-keyrings';
 import { openVerifiedSnapshot } from './storage/verified-object';
 import { type HandedToken, handOver, takeOver } from './token-handoff';
@@ -32,6 +33,8 @@ export interface RestoreOutcome {
   /** This try found the snapshot already sent by an earlier one, and did not send it again. */
   resumed: boolean;
   bytes: number;
+  /** The sent snapshot's storage entries per mount (absent when this try did not send it). */
+  storage?: StorageCounts;
 }
 
 export function createRestoreTargetActivities(deps: ActivityDeps) {
@@ -130,7 +133,10 @@ export function createRestoreTargetActivities(deps: ActivityDeps) {
         try {
           const nodes = await clusterNodes(vault, token);
           const addresses = nodes.map((n) => n.address);
-          const { body, verified } = await openVerifiedSnapshot(deps.store, plan, heartbeat, signal);
+          const storage = storageCounter();
+          const { body, verified } = await openVerifiedSnapshot(deps.store, plan, heartbeat, signal, {
+            onStateChunk: storage.onStateChunk,
+          });
           body.on('error', (err) => verified.destroy(err));
           heartbeat.record({ snapshotSent: true, nodes: addresses });
           await vault.restoreSnapshot(token, body.pipe(verified), plan.force, signal).catch(async (err: unknown) => {
@@ -144,7 +150,13 @@ export function createRestoreTargetActivities(deps: ActivityDeps) {
             signal,
           });
           deps.metrics.snapshotBytes.add(verified.bytes, { cluster: target.name, direction: 'restore' });
-          return { nodes: addresses, sealedItself: taken === 'sealed', resumed: false, bytes: verified.bytes };
+          return {
+            nodes: addresses,
+            sealedItself: taken === 'sealed',
+            resumed: false,
+            bytes: verified.bytes,
+            storage: storage.counts(),
+          };
         } finally {
           // After the restore this token no longer exists; if the restore did not happen, it must go.
           await revokeToken(vault, token);

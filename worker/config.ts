@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { KeySourceConfig } from '../activities/keys/key-shares';
 import type { WorkerDeploymentVersion } from '@temporalio/common';
-import { DEFAULT_TASK_QUEUE } from '../workflows/names';
+import { DEFAULT_TASK_QUEUE, EPHEMERAL_TARGET } from '../workflows/names';
 import { DEFAULT_DEPLOYMENT_NAME } from './versioning';
 
 export type AppRoleCredentialSource =
@@ -51,6 +51,27 @@ export interface ClusterConfig {
    * into this cluster are declared intent (no `force` needed) and are `verify`'s default.
    */
   drillSource?: string;
+  /** How this cluster's snapshots are rehearsed when no drill cluster is configured for it. */
+  drill?: { ephemeral: EphemeralDrillConfig };
+}
+
+/**
+ * A throwaway server the worker starts beside itself, on loopback, to restore a snapshot into:
+ * for a restore drill with no standing drill cluster, and to read one secret out of a snapshot.
+ */
+export interface EphemeralDrillConfig {
+  /** A `bao` or `vault` binary at least as new as the cluster it rehearses. */
+  binary: string;
+  /** Where each throwaway server's Raft directory is made (and wiped); an emptyDir in Kubernetes. */
+  dataDir: string;
+  /** Snapshots larger than this are refused before anything starts; size dataDir at 3x it. */
+  maxSnapshotBytes: number;
+  /**
+   * How the restored server unseals: with the cluster's own Shamir unseal keys (its keyShares),
+   * or by the same auto-unseal seal as the cluster (a `seal "awskms" {...}` or "transit" stanza
+   * in an HCL file), which then needs the cluster's recovery keys as its keyShares.
+   */
+  seal: { type: 'shamir' } | { type: 'auto'; stanzaFile: string };
 }
 
 export interface VsnapConfig {
@@ -268,6 +289,9 @@ function parseCluster(raw: unknown, where: string, problems: string[]): ClusterC
   };
   const name = str(c.name, 'name', 'a short lowercase name such as "prod"');
   if (name && !NAME.test(name)) problems.push(`${where}: name "${name}" must be lowercase letters, digits and dashes`);
+  if (name === EPHEMERAL_TARGET) {
+    problems.push(`${where}: name "${EPHEMERAL_TARGET}" is reserved (it names a cluster's throwaway drill server)`);
+  }
   const address = str(c.address, 'address', 'the Vault API address, e.g. https://vault.example.com:8200');
   if (address && !/^https?:\/\/[^/]+/.test(address)) {
     problems.push(`${where}: address "${address}" must be an http(s) URL such as https://vault.example.com:8200`);
@@ -309,7 +333,47 @@ function parseCluster(raw: unknown, where: string, problems: string[]): ClusterC
     protected: c.protected !== false,
     ...(c.keyShares !== undefined ? { keyShares: parseKeySource(c.keyShares, `${where}: keyShares`, problems) } : {}),
     ...(typeof c.drillSource === 'string' && c.drillSource ? { drillSource: c.drillSource } : {}),
+    ...(c.drill !== undefined ? { drill: parseDrill(c.drill, `${where}: drill`, problems) } : {}),
   };
+}
+
+function parseDrill(raw: unknown, where: string, problems: string[]): { ephemeral: EphemeralDrillConfig } {
+  const d = (typeof raw === 'object' && raw !== null ? raw : {}) as Raw;
+  const e = (typeof d.ephemeral === 'object' && d.ephemeral !== null ? d.ephemeral : undefined) as Raw | undefined;
+  if (!e) {
+    problems.push(`${where}.ephemeral is required: { "binary", "dataDir", "maxSnapshotBytes", "seal" }`);
+    return { ephemeral: { binary: '', dataDir: '', maxSnapshotBytes: 0, seal: { type: 'shamir' } } };
+  }
+  const at = `${where}.ephemeral`;
+  const path = (field: string, hint: string): string => {
+    const value = e[field];
+    if (typeof value === 'string' && value.startsWith('/')) return value;
+    problems.push(`${at}.${field} must be an absolute path (${hint}), got ${JSON.stringify(value)}`);
+    return '';
+  };
+  const binary = path('binary', 'a bao or vault binary, e.g. /usr/local/bin/bao');
+  const dataDir = path('dataDir', 'a writable directory with room for 3x the largest snapshot');
+  const maxSnapshotBytes = e.maxSnapshotBytes;
+  if (!Number.isInteger(maxSnapshotBytes) || (maxSnapshotBytes as number) < 1) {
+    problems.push(
+      `${at}.maxSnapshotBytes must be a positive integer (bytes, e.g. 1073741824 for 1 GiB), got ${JSON.stringify(maxSnapshotBytes)}`,
+    );
+  }
+  const sealRaw = (typeof e.seal === 'object' && e.seal !== null ? e.seal : {}) as Raw;
+  let seal: EphemeralDrillConfig['seal'] = { type: 'shamir' };
+  if (sealRaw.type === 'auto') {
+    const stanzaFile = sealRaw.stanzaFile;
+    if (typeof stanzaFile !== 'string' || !stanzaFile.startsWith('/')) {
+      problems.push(`${at}.seal.stanzaFile must be the absolute path of an HCL file holding the cluster's seal stanza`);
+    }
+    seal = { type: 'auto', stanzaFile: typeof stanzaFile === 'string' ? stanzaFile : '' };
+  } else if (sealRaw.type !== 'shamir') {
+    problems.push(
+      `${at}.seal must be { "type": "shamir" } (unseal with the cluster's key shares) or ` +
+        `{ "type": "auto", "stanzaFile": "/path/seal.hcl" } (the cluster's own auto-unseal), got ${JSON.stringify(e.seal)}`,
+    );
+  }
+  return { ephemeral: { binary, dataDir, maxSnapshotBytes: maxSnapshotBytes as number, seal } };
 }
 
 type ClusterTls = Pick<
@@ -432,6 +496,12 @@ function parseKeySource(raw: unknown, where: string, problems: string[]): KeySou
 function checkDrillSources(clusters: ClusterConfig[], where: string, problems: string[]): void {
   const names = new Set(clusters.map((c) => c.name));
   for (const c of clusters) {
+    if (c.drill && !c.keyShares) {
+      problems.push(
+        `${where}: cluster ${c.name} has an ephemeral drill but no keyShares; the throwaway server is unsealed ` +
+          'and its root regenerated with them (Shamir unseal keys, or recovery keys with auto-unseal)',
+      );
+    }
     if (c.drillSource === undefined) continue;
     if (c.drillSource === c.name) problems.push(`${where}: cluster ${c.name} cannot be its own drillSource`);
     else if (!names.has(c.drillSource)) {

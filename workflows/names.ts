@@ -3,10 +3,14 @@
 
 export const DEFAULT_TASK_QUEUE = 'vsnap';
 
+/** The drill target that names a cluster's throwaway server (its drill.ephemeral) rather than a configured cluster. */
+export const EPHEMERAL_TARGET = 'ephemeral';
+
 export const WorkflowType = {
   backup: 'backup',
   restore: 'restore',
   verify: 'verify',
+  recover: 'recover',
   /** The per-cluster lock a backup, restore or drill holds while it writes (workflows/cluster-lock.ts). */
   clusterLock: 'clusterLock',
 } as const;
@@ -43,6 +47,12 @@ export const FailureType = {
   RootTokenLost: 'RootTokenLost',
   /** A wrapping token was unwrapped by someone other than the step it was made for. */
   WrappedTokenReused: 'WrappedTokenReused',
+  /** An ephemeral drill cannot run here: too little disk, a snapshot over its limit, an unfit binary. */
+  EphemeralDrillRefused: 'EphemeralDrillRefused',
+  /** A recover's target secret changed after the plan read it: nothing was written. */
+  SecretChangedSincePlan: 'SecretChangedSincePlan',
+  /** A recover's path holds no secret in the snapshot (or not the version asked for). */
+  SecretNotFound: 'SecretNotFound',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 

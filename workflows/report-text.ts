@@ -11,6 +11,9 @@ export function formatReport(r: RestoreReport): string {
     `snapshot ${r.key} (taken ${r.snapshotTakenAt}, ${ageHours} h old)`,
     ...approvalLines(r),
     ...r.checks.map((c) => `  [${MARK[c.status]}] ${c.name}: ${c.actual} (expected ${c.expected})`),
+    ...(r.recoverySeconds !== undefined
+      ? [`recovery time: ${r.recoverySeconds.toFixed(1)}s (from the start of the restore to every check passing)`]
+      : []),
     `steps: ${r.steps.map((s) => `${s.step} ${s.seconds.toFixed(1)}s`).join(', ')}`,
   ];
   return lines.join('\n');

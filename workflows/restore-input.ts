@@ -1,6 +1,7 @@
 // Inputs of the restore and verify workflows: one JSON object each, with defaults, so the
 // Temporal UI's "Start Workflow" works with {"target":"drill"}. Pure (workflow sandbox).
 import { InputProblems, inputObject } from './input-validation';
+import { EPHEMERAL_TARGET } from './names';
 
 export interface RestoreInput {
   /** Cluster to restore into (required). */
@@ -22,7 +23,10 @@ export interface RestoreInput {
 export interface VerifyInput {
   /** The cluster whose backup is drilled. Default: the drill cluster's drillSource. */
   cluster?: string;
-  /** The drill cluster. Default: the cluster whose drillSource is `cluster`. */
+  /**
+   * The drill cluster. Default: the cluster whose drillSource is `cluster`, else a throwaway
+   * server (the cluster's drill.ephemeral). "ephemeral" asks for the throwaway server.
+   */
   target?: string;
   snapshot?: string;
   maxAgeDays?: number;
@@ -61,6 +65,12 @@ export function parseRestoreInput(raw: unknown): RestoreOptions {
   ]);
   const target = p.cluster('target');
   if (p.fields.target === undefined) p.problems.push('"target" is required: the cluster to restore into, e.g. "drill"');
+  if (target === EPHEMERAL_TARGET) {
+    p.problems.push(
+      `"target": "${EPHEMERAL_TARGET}" names a throwaway drill server: rehearse with verify {"cluster":"...","target":"${EPHEMERAL_TARGET}"}, ` +
+        'or bring back single secrets with recover',
+    );
+  }
   const options: RestoreOptions = {
     ...(target ? { target } : {}),
     ...optional('source', p.cluster('source')),

@@ -35,6 +35,7 @@ export interface RestoreProgress {
     | 'restore'
     | 'unseal'
     | 'check'
+    | 'ephemeral-drill'
     | 'revoke'
     | 'record'
     | 'done'
@@ -125,6 +126,18 @@ export async function runRestore(kind: 'restore' | 'verify', options: RestoreOpt
     targetChanged: progress.targetChanged === 'yes',
   });
 
+  if (plan.ephemeral) {
+    // A throwaway server nobody else can reach: no lock, no approval, and the restore itself
+    // is the verifying read (a bad object fails it, and only the throwaway server saw it).
+    const drilled = await timed('ephemeral-drill', () =>
+      onTarget.drillOnEphemeralServer({ plan, maxAgeDays: options.maxAgeDays }),
+    );
+    progress.bytes = drilled.bytes;
+    progress.step = 'done';
+    steps.push(...drilled.steps.map((s) => ({ step: `ephemeral-drill/${s.step}`, seconds: s.seconds })));
+    return { ...report(drilled.checks), recoverySeconds: drilled.recoverySeconds };
+  }
+
   if (options.dryRun) {
     const fetched = await timed('fetch', () => streaming.fetchSnapshot(plan));
     progress.bytes = fetched.bytes;
@@ -184,6 +197,8 @@ export async function runRestore(kind: 'restore' | 'verify', options: RestoreOpt
       }
     };
 
+    // The restored snapshot's storage entries per mount, for the check; unknown when a retry found it already sent.
+    let snapshotStorage: Record<string, number> | undefined;
     try {
       const restoreAndUnseal = async () => {
         const restored = await withRootToken('before-restore', (token) => {
@@ -196,9 +211,11 @@ export async function runRestore(kind: 'restore' | 'verify', options: RestoreOpt
         progress.targetChanged = 'yes';
         handed = undefined;
         progress.bytes += restored.bytes;
+        if (restored.storage) snapshotStorage = restored.storage;
         const unsealed = await timed('unseal', () => onTarget.unsealTarget({ plan, nodes: restored.nodes }));
         return { restored, unsealed };
       };
+      const restoreBegan = Date.now();
       let { unsealed } = await restoreAndUnseal();
       if (plan.force && unsealed.unsealedWith === 'target') {
         // The target came back on its own keyring, so it never took the snapshot (the try that
@@ -207,14 +224,22 @@ export async function runRestore(kind: 'restore' | 'verify', options: RestoreOpt
         ({ unsealed } = await restoreAndUnseal());
       }
       const checked = await withRootToken('after-restore', (token) =>
-        timed('check', () => onTarget.checkRestoredCluster({ plan, maxAgeDays: options.maxAgeDays, token })),
+        timed('check', () =>
+          onTarget.checkRestoredCluster({
+            plan,
+            maxAgeDays: options.maxAgeDays,
+            token,
+            ...(snapshotStorage ? { snapshotStorage } : {}),
+          }),
+        ),
       );
       handed = checked.token;
+      const recoverySeconds = (Date.now() - restoreBegan) / 1000;
       await timed('revoke', () => onTarget.revokeRootToken({ plan, token: checked.token, cleanup: false }));
       handed = undefined;
       upsertMemo({ vsnapTargetChanged: 'yes' });
       progress.step = 'done';
-      return { ...report(checked.checks), unsealedWithKeyShares: unsealed.unsealedNodes > 0 };
+      return { ...report(checked.checks), unsealedWithKeyShares: unsealed.unsealedNodes > 0, recoverySeconds };
     } catch (err) {
       progress.step = isCancellation(err) ? 'cancelled' : 'failed';
       const leftover = handed;

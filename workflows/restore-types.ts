@@ -25,6 +25,8 @@ export interface RestorePlan {
   key: string;
   manifest: SnapshotManifest;
   snapshotTakenAt: string;
+  /** The target is a throwaway server the worker starts for this drill (the source's drill.ephemeral). */
+  ephemeral?: boolean;
 }
 
 export interface RestoreCheck {
@@ -64,6 +66,8 @@ export interface RestoreReport {
   unsealedWithKeyShares?: boolean;
   /** The target now holds the restored snapshot (false for a dry run). */
   targetChanged?: boolean;
+  /** Seconds from the start of the restore to every check passing (absent for a dry run). */
+  recoverySeconds?: number;
 }
 
 /** An approval of a restore into a protected target, as the run recorded it. */
@@ -85,4 +89,5 @@ export interface VerificationRecord {
   workflowId: string;
   target: string;
   checks: RestoreCheck[];
+  recoverySeconds?: number;
 }

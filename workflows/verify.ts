@@ -34,6 +34,7 @@ export async function verify(input: VerifyInput = {}): Promise<RestoreReport> {
       workflowId: workflowInfo().workflowId,
       target: report.target,
       checks: report.checks,
+      ...(report.recoverySeconds !== undefined ? { recoverySeconds: report.recoverySeconds } : {}),
     },
   });
   if (!report.passed) await notify(formatReport(report));

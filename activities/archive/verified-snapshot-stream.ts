@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { ChunkBatcher } from './chunk-batcher';
-import { type ArchiveFacts, SnapshotArchiveValidator } from './snapshot-archive';
+import { type ArchiveFacts, SnapshotArchiveValidator, type SnapshotArchiveValidatorOptions } from './snapshot-archive';
 
 export class ChecksumMismatchError extends Error {
   constructor(message: string) {
@@ -22,7 +22,7 @@ export interface ExpectedObject {
 
 export class VerifiedSnapshotStream extends Transform {
   private readonly hash = createHash('sha256');
-  private readonly validator = new SnapshotArchiveValidator();
+  private readonly validator: SnapshotArchiveValidator;
   private readonly batches = new ChunkBatcher();
   private held: Buffer | undefined;
   bytes = 0;
@@ -31,8 +31,10 @@ export class VerifiedSnapshotStream extends Transform {
   constructor(
     private readonly expected: ExpectedObject,
     private readonly onProgress?: (bytes: number) => void,
+    archiveOptions: SnapshotArchiveValidatorOptions = {},
   ) {
     super();
+    this.validator = new SnapshotArchiveValidator(archiveOptions);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {

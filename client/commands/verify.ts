@@ -16,13 +16,16 @@ import { defaultWorkflowId, runWorkflow } from '../run-workflow';
 
 const HELP = `Usage: vsnap verify [--cluster NAME] [--target DRILL] [--snapshot latest|KEY] [--no-wait]
 
-Restore drill: restore the latest (or a given) backup of a cluster into its drill cluster,
-regenerate root, check the canary, the inventory and a real login, revoke every token, and
-print the report. Fails (exit 1) when a check fails, naming which and why.
+Restore drill: restore the latest (or a given) backup of a cluster into its drill cluster (or,
+with none, into a throwaway server the worker starts on loopback and wipes afterwards),
+regenerate root, check the canary, the inventory, every mount, the storage entries per mount
+and a real login, revoke every token, and print the report with the recovery time. Fails
+(exit 1) when a check fails, naming which and why.
 
 Options:
   --cluster NAME      the cluster whose backup is drilled (default: the drill cluster's drillSource)
-  --target NAME       the drill cluster (default: the cluster whose drillSource is --cluster)
+  --target NAME       the drill cluster (default: the cluster whose drillSource is --cluster,
+                      else a throwaway server); "ephemeral" asks for the throwaway server
   --snapshot KEY      "latest" (default) or an exact snapshot key
   --max-age-days N    the canary must be younger than this (default 8, as in the cron-job procedure)
   --webhook URL       Slack-compatible webhook notified on failure

@@ -18,6 +18,9 @@ export const envFile = join(stackDir, 'env');
 export const caDir = join(stackDir, 'ca');
 export const configFile = join(stackDir, 'vsnap.config.json');
 export const codecKeysFile = join(stackDir, 'codec-keys.json');
+/** Where prod's throwaway drill servers live, and the seal stanza they share with prod (auto-unseal seals). */
+export const drillsDir = join(stackDir, 'drills');
+export const prodSealStanzaFile = join(stackDir, 'prod-seal.hcl');
 
 function port(name: string, fallback: number): number {
   const raw = process.env[name];

@@ -10,12 +10,15 @@ import {
   baoNodes,
   codecKeysFile,
   configFile,
+  drillsDir,
   envFile,
   ports,
+  prodSealStanzaFile,
   SEAL_TYPES,
   type SealType,
   stackDir,
   tlsServerName,
+  toolsBin,
 } from './layout';
 import { ensureTransitKey } from './key-service';
 import {
@@ -29,6 +32,7 @@ import {
   readInit,
   stackCa,
   workingRootToken,
+  writeSecretFile,
 } from './openbao';
 import { seedRealisticData } from './prod-data';
 import { ensureProdLoadBalancer, prodLoadBalancerProcess } from './prod-load-balancer';
@@ -124,7 +128,7 @@ async function up(args: string[]): Promise<void> {
     keyShares: { prod: keySharesSecret(prodInit), drill: keySharesSecret(drillInit) },
   });
 
-  writeConfig(kmsKeyId);
+  writeConfig(kmsKeyId, seal);
   ensureCodecKeys();
   writeEnv({ seal, prodRootToken: prodInit.rootToken, drillRootToken: drillToken, kmsKeyId });
   console.error(`stack: up (seal ${seal}). Temporal UI http://127.0.0.1:${ports.temporalUi}; env in ${envFile}`);
@@ -153,7 +157,7 @@ function step(name: string): void {
 }
 
 /** The vsnap config the demo and tests use: prod and drill, credentials as the cron-job procedure stores them. */
-function writeConfig(kmsKeyId: string): void {
+function writeConfig(kmsKeyId: string, seal: SealType): void {
   const cluster = (name: 'prod' | 'drill', extra: Record<string, unknown>) => ({
     name,
     address: baoAddress(name),
@@ -169,6 +173,7 @@ function writeConfig(kmsKeyId: string): void {
         auth: { method: 'approle', credentials: { source: 'secretsManager', secretId: aws.agentSecretId } },
         keyShares: { source: 'secretsManager', secretId: aws.keySharesSecretId('prod') },
         protected: true,
+        drill: { ephemeral: ephemeralDrill(seal) },
       }),
       cluster('drill', {
         auth: { method: 'token', tokenEnv: 'VSNAP_DRILL_TOKEN' },
@@ -180,6 +185,21 @@ function writeConfig(kmsKeyId: string): void {
     ],
   };
   writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');
+}
+
+/**
+ * prod's throwaway drill servers: the stack's bao, under .stack/drills, unsealed as prod is
+ * (its shares with Shamir, its seal stanza otherwise). `verify --target ephemeral` and
+ * `recover` use it; a config without the drill cluster drills prod on it by default.
+ */
+function ephemeralDrill(seal: SealType): Record<string, unknown> {
+  mkdirSync(drillsDir, { recursive: true, mode: 0o700 });
+  let sealConfig: Record<string, unknown> = { type: 'shamir' };
+  if (seal !== 'shamir') {
+    writeSecretFile(prodSealStanzaFile, sealStanza(seal));
+    sealConfig = { type: 'auto', stanzaFile: prodSealStanzaFile };
+  }
+  return { binary: join(toolsBin, 'bao'), dataDir: drillsDir, maxSnapshotBytes: 1024 ** 3, seal: sealConfig };
 }
 
 function writeEnv(v: { seal: SealType; prodRootToken: string; drillRootToken: string; kmsKeyId: string }): void {
