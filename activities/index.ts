@@ -3,6 +3,7 @@ import { createBackupActivities } from './backup-activities';
 import { createClusterLockActivities } from './cluster-lock-activities';
 import type { ActivityDeps } from './deps';
 import { createEphemeralDrillActivities } from './ephemeral-drill-activities';
+import { createRecoverActivities } from './recover-activities';
 import { instrumentActivities } from './metrics';
 import { createRestoreActivities } from './restore-activities';
 import { createRestoreCheckActivities } from './restore-check-activities';
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
       ...createRestoreTargetActivities(deps),
       ...createRestoreCheckActivities(deps),
       ...createEphemeralDrillActivities(deps),
+      ...createRecoverActivities(deps),
     },
     deps.metrics,
   );

@@ -3,6 +3,7 @@ import '../worker/quiet-sdk-warnings';
 import { approveCommand } from './commands/approve';
 import { backupCommand } from './commands/backup';
 import { codecServerCommand } from './commands/codec-server';
+import { recoverCommand } from './commands/recover';
 import { restoreCommand } from './commands/restore';
 import { scheduleCommand } from './commands/schedule';
 import { snapshotsCommand } from './commands/snapshots';
@@ -14,6 +15,7 @@ const COMMANDS: Command[] = [
   backupCommand,
   restoreCommand,
   verifyCommand,
+  recoverCommand,
   approveCommand,
   snapshotsCommand,
   scheduleCommand,

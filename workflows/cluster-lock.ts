@@ -51,7 +51,7 @@ export interface ClusterLockInput {
 
 export interface ClusterLockRequest {
   cluster: string;
-  kind: 'backup' | 'restore' | 'verify';
+  kind: 'backup' | 'restore' | 'verify' | 'recover';
   /**
    * What to do while another operation holds the cluster: `wait` for it (backups and drills,
    * usually scheduled: they run once the cluster is free), or `fail` at once with ClusterBusy

@@ -3,4 +3,5 @@
 export { backup } from './backup';
 export { restore } from './restore';
 export { verify } from './verify';
+export { recover } from './recover';
 export { clusterLock } from './cluster-lock';

@@ -7,7 +7,7 @@ export const VsnapCluster = defineSearchAttributeKey('VsnapCluster', SearchAttri
 export const VsnapKind = defineSearchAttributeKey('VsnapKind', SearchAttributeType.KEYWORD);
 
 /** The kinds of run an operator starts (CLI, schedules, UI). */
-export type RunKind = 'backup' | 'restore' | 'verify';
+export type RunKind = 'backup' | 'restore' | 'verify' | 'recover';
 
 /**
  * Every VsnapKind value: the runs, and `lock`, the per-cluster lock a run holds while it writes

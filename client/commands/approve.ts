@@ -13,7 +13,7 @@ import { connectWith } from '../run-workflow';
 import type { ApprovalRequest } from '../../workflows/approval';
 import type { RestoreProgress } from '../../workflows/restore-steps';
 
-const STEPS_BEFORE_APPROVAL: RestoreProgress['step'][] = ['plan', 'waiting-for-lock', 'fetch'];
+const STEPS_BEFORE_APPROVAL: string[] = ['plan', 'waiting-for-lock', 'fetch', 'read-snapshot'];
 
 const HELP = `Usage: vsnap approve WORKFLOW_ID [--approver NAME]
 

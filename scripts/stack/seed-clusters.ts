@@ -45,18 +45,19 @@ export async function seedProd(rootToken: string): Promise<AppRoleCredentials> {
     vault.request('enable AppRole', { method: 'POST', path: '/sys/auth/approle', json: { type: 'approle' }, ...as }),
     /already in use/,
   );
-  const policy = readFileSync(join(repoRoot, 'deploy', 'vault', 'snapshot-agent-policy.hcl'), 'utf8');
-  await vault.request('write policy', {
-    method: 'PUT',
-    path: '/sys/policies/acl/snapshot-agent',
-    json: { policy },
-    ...as,
-  });
+  // The shipped policies: the backup's, and the one `vsnap recover` needs on the paths it may recover.
+  for (const [name, file] of [
+    ['snapshot-agent', 'snapshot-agent-policy.hcl'],
+    ['vsnap-recover', 'recover-policy.hcl'],
+  ]) {
+    const policy = readFileSync(join(repoRoot, 'deploy', 'vault', file), 'utf8');
+    await vault.request('write policy', { method: 'PUT', path: `/sys/policies/acl/${name}`, json: { policy }, ...as });
+  }
   await vault.request('write AppRole role', {
     method: 'POST',
     path: '/auth/approle/role/snapshot-agent',
     json: {
-      token_policies: ['snapshot-agent'],
+      token_policies: ['snapshot-agent', 'vsnap-recover'],
       token_no_default_policy: true,
       // A backup takes minutes; a token that outlives a killed worker by at most this long.
       token_ttl: '15m',
