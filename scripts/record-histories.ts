@@ -5,7 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { failureOf, start } from '../test/helpers/runs';
-import { repoRoot, startTestWorker } from '../test/helpers/stack';
+import { baoInit, repoRoot, stackVault, startTestWorker } from '../test/helpers/stack';
+import type { recover } from '../workflows/recover';
 import type { backup } from '../workflows/backup';
 import { clusterLockId } from '../workflows/cluster-lock';
 import type { restore } from '../workflows/restore';
@@ -27,7 +28,12 @@ async function main(): Promise<void> {
     writeFileSync(join(dir, `${name}.json`), historyToJSON(history) + '\n');
     console.log(`recorded ${name}`);
   };
+  const prod = stackVault('prod');
+  const asRoot = { token: baoInit('prod').rootToken };
+  const secretPath = '/secret/data/apps/replay-fixture';
   try {
+    // A secret the backup captures and the recover below brings back after it is deleted.
+    await prod.request('write', { method: 'POST', path: secretPath, json: { data: { field: 'fixture' } }, ...asRoot });
     const b = await start<typeof backup>(worker, 'backup', { cluster: 'prod' });
     await b.result();
     await save('backup-ok', b.workflowId);
@@ -45,6 +51,23 @@ async function main(): Promise<void> {
     const r = await start<typeof restore>(worker, 'restore', { target: 'drill' });
     await r.result();
     await save('restore-ok', r.workflowId);
+    const e = await start<typeof verify>(worker, 'verify', { cluster: 'prod', target: 'ephemeral' });
+    await e.result();
+    await save('verify-ephemeral-ok', e.workflowId);
+    await prod.request('delete', { method: 'DELETE', path: '/secret/metadata/apps/replay-fixture', ...asRoot });
+    const path = 'secret/apps/replay-fixture';
+    const dryRecover = await start<typeof recover>(worker, 'recover', { cluster: 'prod', path, dryRun: true });
+    await dryRecover.result();
+    await save('recover-dry-run', dryRecover.workflowId);
+    const rec = await start<typeof recover>(worker, 'recover', { cluster: 'prod', path });
+    for (;;) {
+      const p = await rec.query<{ step: string }>('progress');
+      if (p.step === 'awaiting-approval') break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    await rec.executeUpdate('approve', { args: [{ approver: 'fixture', identity: 'record-histories' }] });
+    await rec.result();
+    await save('recover-ok', rec.workflowId);
   } finally {
     await worker.stop();
   }

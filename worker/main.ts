@@ -8,6 +8,9 @@ import { ConfigError, loadConfig } from './config';
 import { createVsnapWorker } from './create-worker';
 import { startHealthServer } from './health-server';
 import { createLogger } from './logger';
+import { removeOrphanedServers } from '../activities/ephemeral/ephemeral-server';
+import type { Logger } from 'pino';
+import type { VsnapConfig } from './config';
 
 const STEP_BUCKETS_SECONDS = [0.05, 0.25, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600];
 
@@ -43,6 +46,7 @@ async function main(): Promise<void> {
     logger,
     ...(process.env.VSNAP_WORKFLOW_BUNDLE ? { workflowBundlePath: process.env.VSNAP_WORKFLOW_BUNDLE } : {}),
   });
+  await removeOrphanedDrillServers(config, logger);
   const health = config.healthAddress
     ? await startHealthServer(config.healthAddress, () => vsnap.worker.getState() === 'RUNNING')
     : undefined;
@@ -61,6 +65,23 @@ async function main(): Promise<void> {
   await vsnap.shutdown();
   health?.close();
   logger.info('vsnap worker stopped');
+}
+
+/**
+ * Throwaway drill servers a killed worker left behind (its container restarted, its emptyDir
+ * kept): removed at start, before any drill runs. A directory another live worker owns stays.
+ */
+async function removeOrphanedDrillServers(config: VsnapConfig, logger: Logger): Promise<void> {
+  const dataDirs = new Set(config.clusters.flatMap((c) => (c.drill ? [c.drill.ephemeral.dataDir] : [])));
+  for (const dataDir of dataDirs) {
+    try {
+      const removed = await removeOrphanedServers(dataDir);
+      if (removed.length > 0)
+        logger.warn({ dataDir, removed }, 'removed throwaway drill servers a stopped worker left');
+    } catch (err) {
+      logger.warn({ dataDir, err: (err as Error).message }, 'could not look for leftover throwaway drill servers');
+    }
+  }
 }
 
 main().then(
