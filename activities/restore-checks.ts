@@ -65,7 +65,11 @@ export async function countRestoredStorage(
 }
 
 /** Every mount of the recorded inventory exists with its type, and each KV mount answers a LIST. */
-async function checkMountsListable(vault: VaultHttp, token: string, inventory: Inventory): Promise<RestoreCheck> {
+export async function checkMountsListable(
+  vault: VaultHttp,
+  token: string,
+  inventory: Inventory,
+): Promise<RestoreCheck> {
   const name = 'every recorded mount exists and is listable';
   const mounts = await readMounts(vault, token);
   const problems: string[] = [];
@@ -102,7 +106,7 @@ async function checkMountsListable(vault: VaultHttp, token: string, inventory: I
 }
 
 /** Storage entries per mount on the restored server against the snapshot's state.bin, by mount path. */
-async function checkStorageByMount(
+export async function checkStorageByMount(
   vault: VaultHttp,
   token: string,
   snapshot: StorageCounts,

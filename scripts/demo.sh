@@ -33,4 +33,17 @@ echo
 echo "== vsnap verify --cluster prod   (restore drill into drill)"
 node bin/vsnap.js verify --cluster prod
 echo
+echo "== vsnap verify --cluster prod --target ephemeral   (restore drill on a throwaway server)"
+node bin/vsnap.js verify --cluster prod --target ephemeral
+echo
+# An accident: someone overwrites one secret in prod. Recover brings back the backed-up
+# version of just that secret, as a new version, and prints names, never values.
+echo "== an operator overwrites secret/apps/billing/database in prod by mistake"
+VAULT_ADDR="$VSNAP_PROD_ADDR" VAULT_CACERT="$VSNAP_STACK_CA_FILE" VAULT_TLS_SERVER_NAME=prod.vsnap.internal \
+  VAULT_TOKEN="$VSNAP_PROD_ROOT_TOKEN" .tools/venv/bin/bao kv patch -mount=secret apps/billing/database \
+  password=overwritten-by-mistake >/dev/null
+echo
+echo "== vsnap recover --cluster prod --path secret/apps/billing/database --self-approve --approver demo"
+node bin/vsnap.js recover --cluster prod --path secret/apps/billing/database --self-approve --approver demo
+echo
 echo "Worker log: $worker_log   Temporal UI: $VSNAP_TEMPORAL_UI"

@@ -218,6 +218,9 @@ function serverConfig(dir: string, apiPort: number, clusterPort: number, sealSta
   return `storage "raft" {
   path = "${join(dir, 'raft')}"
   node_id = "drill"
+  # Raft's fastest timings: a single local node needs no slack for a slow network, and the
+  # default (5) made its bootstrap election take most of the init step.
+  performance_multiplier = 1
 }
 listener "tcp" {
   address = "127.0.0.1:${apiPort}"
