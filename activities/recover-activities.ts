@@ -25,6 +25,7 @@ import {
   splitKvPath,
   writeSecret,
 } from './vault/kv-secrets';
+import { resolveActiveNode } from './vault/active-node';
 import { VaultRequestError } from './vault/vault-errors';
 import type { VaultHttp } from './vault/vault-http';
 import { loginToVault } from './vault/vault-login';
@@ -92,7 +93,9 @@ export function createRecoverActivities(deps: ActivityDeps) {
 
   /** vsnap's own login on the live cluster, for the duration of `use`; a 403 names the policy to grant. */
   async function withLiveSession<T>(cluster: ClusterConfig, use: (vault: VaultHttp, token: string) => Promise<T>) {
-    const vault = vaultFor(cluster);
+    // The active node: a standby may answer a read a moment behind it, and the check that the
+    // live secret did not change since the plan must read what a write would see.
+    const { vault } = await resolveActiveNode(vaultFor(cluster), { signal: Context.current().cancellationSignal });
     const session = await loginToVault(cluster, vault, deps);
     try {
       return await use(vault, session.token);

@@ -85,6 +85,9 @@ export interface RecoverReport {
 export const DEFAULT_RECOVER_APPROVAL_MINUTES = 60;
 const KV_PATH = /^[\w.-]+(\/[\w.@=+-]+)+$/;
 const KV_FOLDER = /^[\w.-]+(\/[\w.@=+-]+)*\/\*$/;
+// "." and ".." segments are resolved away in the request URL (by the client, or by Vault's
+// redirect), so "secret/apps/../../sys/x" would reach sys/x while the plan and report name secret/.
+const noDotSegments = (v: string) => v.split('/').every((s) => s !== '.' && s !== '..');
 
 export function parseRecoverInput(raw: unknown): RecoverOptions {
   const p = new InputProblems('recover', inputObject('recover', raw, '{"cluster":"prod","path":"secret/apps/db"}'), [
@@ -98,8 +101,9 @@ export function parseRecoverInput(raw: unknown): RecoverOptions {
   ]);
   const cluster = p.cluster('cluster');
   if (p.fields.cluster === undefined) p.problems.push('"cluster" is required: the cluster to recover secrets into');
-  const pathHint = 'a KV path with its mount, e.g. "secret/apps/db", or a folder\'s keys, "secret/apps/*"';
-  const path = p.string('path', '', (v) => KV_PATH.test(v) || KV_FOLDER.test(v), pathHint);
+  const pathHint =
+    'a KV path with its mount, e.g. "secret/apps/db", or a folder\'s keys, "secret/apps/*" (no "." or ".." segments)';
+  const path = p.string('path', '', (v) => (KV_PATH.test(v) || KV_FOLDER.test(v)) && noDotSegments(v), pathHint);
   if (p.fields.path === undefined) p.problems.push(`"path" is required: ${pathHint}`);
   const folder = path.endsWith('/*');
   const version = p.positiveNumber('version', undefined, 'a KV v2 version number (1, 2, ...)');
@@ -111,8 +115,10 @@ export function parseRecoverInput(raw: unknown): RecoverOptions {
       : p.string(
           'to',
           '',
-          (v) => (folder ? /^[\w.-]+(\/[\w.@=+-]+)*\/$/.test(v) : KV_PATH.test(v)),
-          folder ? 'a folder with its mount, ending in "/", e.g. "secret/recovered/apps/"' : 'a KV path with its mount',
+          (v) => (folder ? /^[\w.-]+(\/[\w.@=+-]+)*\/$/.test(v) : KV_PATH.test(v)) && noDotSegments(v),
+          folder
+            ? 'a folder with its mount, ending in "/", e.g. "secret/recovered/apps/" (no "." or ".." segments)'
+            : 'a KV path with its mount (no "." or ".." segments)',
         );
   const options: RecoverOptions = {
     cluster: cluster ?? '',

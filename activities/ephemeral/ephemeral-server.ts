@@ -277,7 +277,10 @@ export async function startEphemeralServer(
     await writeFile(configFile, serverConfig(dir, apiPort, clusterPort, sealStanza), { mode: 0o600 });
     const log = openSync(join(dir, 'server.log'), 'a', 0o600);
     try {
-      child = spawn(config.binary, ['server', `-config=${configFile}`], { stdio: ['ignore', log, log] });
+      child = spawn(config.binary, ['server', `-config=${configFile}`], {
+        stdio: ['ignore', log, log],
+        env: serverEnv(),
+      });
     } finally {
       closeSync(log);
     }
@@ -296,6 +299,15 @@ export async function startEphemeralServer(
     await stop();
     throw err;
   }
+}
+
+/**
+ * The worker's environment minus VAULT_* and BAO_*: `vault server` reads some of those over
+ * its config file (VAULT_API_ADDR, VAULT_SEAL_TYPE, ...), and the throwaway server must run
+ * with exactly the config above. AWS_* stay: an awskms seal authenticates with them (IRSA).
+ */
+function serverEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(VAULT|BAO)_/.test(name)));
 }
 
 async function waitUntilAnswering(
