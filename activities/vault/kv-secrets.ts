@@ -26,7 +26,7 @@ export async function readKvMounts(vault: VaultHttp, token: string): Promise<KvM
   );
   return Object.entries(res.data)
     .filter(([, m]) => m.type === 'kv')
-    .map(([path, m]) => ({ path, version: m.options?.version === '2' ? 2 : 1 }) as KvMount);
+    .map(([path, m]): KvMount => ({ path, version: m.options?.version === '2' ? 2 : 1 }));
 }
 
 /** The KV mount a full path lies in (the longest match) and the path within it, or undefined. */
