@@ -11,6 +11,7 @@ import { type RetentionPolicy, selectExpiredSnapshots } from './retention';
 import { MANIFEST_FORMAT, type CanaryRecord, type SnapshotManifest } from './storage/manifest';
 import { assertKmsKeyUsable } from './storage/kms-key-check';
 import { PartAssembler } from './storage/part-assembler';
+import { planPartSizes } from './storage/part-sizes';
 import { snapshotKeyFor } from './storage/snapshot-keys';
 import { resolveActiveNode } from './vault/active-node';
 import { type Inventory, takeInventory } from './vault/inventory';
@@ -160,13 +161,28 @@ export function createBackupActivities(deps: ActivityDeps) {
                 concurrency,
               });
               try {
-                const source = await active.vault.openSnapshotStream(session.token, ctx.cancellationSignal);
+                const source = await active.vault.openSnapshotStream(
+                  session.token,
+                  ctx.cancellationSignal,
+                  deps.config.vaultStreamIdleSeconds * 1000,
+                );
                 const validator = new SnapshotArchiveValidator();
                 const hash = createHash('sha256');
                 let size = 0;
+                const partSizes = planPartSizes(deps.config.partSizeBytes, deps.config.maxUploadParts);
+                let partNumber = 0;
                 // Each part goes to the hash, the validator and S3 in turn; its buffer returns to
                 // the assembler once S3 is done with it. Large writes keep gunzip's cost low.
-                const parts = new PartAssembler(deps.config.partSizeBytes, concurrency + 1, async (part, release) => {
+                const parts = new PartAssembler(partSizes.partBytes, concurrency + 1, async (part, release) => {
+                  partNumber++;
+                  // The worker's memory grows with the parts: the log shows when, before any OOM kill.
+                  const partBytes = partSizes.partBytes(partNumber);
+                  if (partNumber > 1 && partBytes > partSizes.partBytes(partNumber - 1)) {
+                    log.info(
+                      { partNumber, partBytes, bufferBytes: (concurrency + 1) * partBytes },
+                      'upload parts grow',
+                    );
+                  }
                   hash.update(part);
                   size += part.length;
                   await validator.consume(part);

@@ -12,7 +12,10 @@ import type { SnapshotStore } from './storage/snapshot-store';
 import { type VaultEndpoint, VaultHttp } from './vault/vault-http';
 
 export interface ActivityDeps {
-  config: Pick<VsnapConfig, 'clusters' | 'partSizeBytes' | 'uploadConcurrency'>;
+  config: Pick<
+    VsnapConfig,
+    'clusters' | 'partSizeBytes' | 'uploadConcurrency' | 'maxUploadParts' | 'vaultStreamIdleSeconds'
+  >;
   store: SnapshotStore;
   secretsManager: SecretsManagerClient;
   kms: KMSClient;

@@ -16,7 +16,7 @@ import { failure, withFailureMapping } from './failures';
 import { type Heartbeat, recordedByPreviousTry, startHeartbeat } from './progress-heartbeat';
 import { storageCounter, type StorageCounts } from './restore-checks';
 import { type KeyringOrder, keyringsFor } from './restore-keyrings';
-import { openVerifiedSnapshot } from './storage/verified-object';
+import { openVerifiedSnapshot, restoreVerifiedSnapshot } from './storage/verified-object';
 import { type HandedToken, handOver, takeOver } from './token-handoff';
 import { clusterNodes, resolveActiveNode } from './vault/active-node';
 import { ForeignGenerateRootError, SealUnavailableError } from './vault/generate-root';
@@ -134,15 +134,16 @@ export function createRestoreTargetActivities(deps: ActivityDeps) {
           const nodes = await clusterNodes(vault, token);
           const addresses = nodes.map((n) => n.address);
           const storage = storageCounter();
-          const { body, verified } = await openVerifiedSnapshot(deps.store, plan, heartbeat, signal, {
+          const snapshot = await openVerifiedSnapshot(deps.store, plan, heartbeat, signal, {
             onStateChunk: storage.onStateChunk,
           });
-          body.on('error', (err) => verified.destroy(err));
+          const { verified } = snapshot;
           heartbeat.record({ snapshotSent: true, nodes: addresses });
-          await vault.restoreSnapshot(token, body.pipe(verified), plan.force, signal).catch(async (err: unknown) => {
-            // A cut connection does not say whether Vault applied the snapshot; a target that
-            // sealed itself did, and the unseal step brings it back.
-            if (!(await anySealed(nodes))) throw err;
+          await restoreVerifiedSnapshot(vault, token, snapshot, plan.force, signal).catch(async (err: unknown) => {
+            // A body refused on its way (its checks, S3) never reached Vault whole. A cut
+            // connection does not say whether Vault applied the snapshot; a target that sealed
+            // itself did, and the unseal step brings it back.
+            if (verified.errored || !(await anySealed(nodes))) throw err;
           });
           heartbeat.phase('wait-for-target');
           const taken = await waitUntilSnapshotTaken(nodes, token, {

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { KeySourceConfig } from '../activities/keys/key-shares';
 import type { WorkerDeploymentVersion } from '@temporalio/common';
+import { S3_MAX_PART_BYTES, S3_MAX_PARTS, S3_MIN_PART_BYTES } from '../activities/storage/part-sizes';
 import { DEFAULT_TASK_QUEUE, EPHEMERAL_TARGET } from '../workflows/names';
 import { DEFAULT_DEPLOYMENT_NAME } from './versioning';
 
@@ -79,10 +80,24 @@ export interface VsnapConfig {
   temporal: { address?: string; namespace?: string; taskQueue: string };
   /** s3Endpoint: AWS_ENDPOINT_URL_S3, for an S3-compatible store (the SDK's own variable, read here so a test's env counts). */
   aws: { region?: string; s3ForcePathStyle: boolean; s3Endpoint?: string };
-  /** Multipart part size for snapshot uploads. */
+  /**
+   * Size of a snapshot upload's first parts; later parts double as the snapshot grows
+   * (activities/storage/part-sizes.ts documents the schedule and the memory it implies).
+   */
   partSizeBytes: number;
   /** Parts uploaded in parallel per snapshot; memory per upload is (this + 1) parts. */
   uploadConcurrency: number;
+  /**
+   * The most parts one upload may have: S3's 10,000. Only tests lower it
+   * (VSNAP_TEST_MAX_UPLOAD_PARTS), so that a small snapshot makes the part sizes grow.
+   */
+  maxUploadParts: number;
+  /**
+   * How long Vault may send nothing while vsnap waits for the next bytes of a snapshot (the
+   * first byte included) before the read fails and is retried. Time vsnap itself spends not
+   * reading, because S3 is slower than Vault, does not count.
+   */
+  vaultStreamIdleSeconds: number;
   logLevel: string;
   clusters: ClusterConfig[];
   /** host:port of the Prometheus endpoint (SDK and vsnap metrics); unset = off. */
@@ -107,19 +122,23 @@ export class ConfigError extends Error {
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
-const MIN_PART_MIB = 5; // S3's minimum for every part but the last
+const MiB = 1024 * 1024;
+const MIN_PART_MIB = S3_MIN_PART_BYTES / MiB;
+const MAX_PART_MIB = S3_MAX_PART_BYTES / MiB;
+const MAX_UPLOAD_CONCURRENCY = 16;
+/**
+ * The part buffers an upload starts with, (concurrency + 1) x part size, must fit in this: parts
+ * only grow from there (part-sizes.ts), and a worker already past it has no room left to grow.
+ */
+const PART_BUFFERS_BUDGET_MIB = 1024;
+const MAX_VAULT_STREAM_IDLE_SECONDS = 3600;
 
 type Raw = Record<string, unknown>;
 
 /** Reads the worker's configuration from `env` (and the file `VSNAP_CONFIG` names, if any). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): VsnapConfig {
   const problems: string[] = [];
-  const partMiB = intFrom(env, 'VSNAP_PART_SIZE_MIB', 8, problems);
-  if (partMiB < MIN_PART_MIB) problems.push(`VSNAP_PART_SIZE_MIB must be >= ${MIN_PART_MIB} (S3 minimum part size)`);
-  // 2 in flight: the bench measured 4 at about 5% faster into moto (within the noise) for
-  // ~20 MiB more peak memory, since every part in flight holds a buffer (bench/README.md).
-  const uploadConcurrency = intFrom(env, 'VSNAP_UPLOAD_CONCURRENCY', 2, problems);
-  if (uploadConcurrency < 1 || uploadConcurrency > 16) problems.push('VSNAP_UPLOAD_CONCURRENCY must be 1 to 16');
+  const upload = uploadFrom(env, problems);
   const logLevel = env.LOG_LEVEL ?? 'info';
   const shutdownGraceSeconds = intFrom(env, 'VSNAP_SHUTDOWN_GRACE_SECONDS', 60, problems);
   if (shutdownGraceSeconds < 1) problems.push('VSNAP_SHUTDOWN_GRACE_SECONDS must be >= 1');
@@ -150,8 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VsnapConfig {
       s3ForcePathStyle: env.VSNAP_S3_FORCE_PATH_STYLE === 'true',
       ...(env.AWS_ENDPOINT_URL_S3 ? { s3Endpoint: env.AWS_ENDPOINT_URL_S3 } : {}),
     },
-    partSizeBytes: partMiB * 1024 * 1024,
-    uploadConcurrency,
+    ...upload,
     logLevel,
     clusters,
     ...(env.VSNAP_METRICS_ADDRESS ? { metricsAddress: env.VSNAP_METRICS_ADDRESS } : {}),
@@ -161,6 +179,60 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VsnapConfig {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+type UploadSettings = Pick<
+  VsnapConfig,
+  'partSizeBytes' | 'uploadConcurrency' | 'maxUploadParts' | 'vaultStreamIdleSeconds'
+>;
+
+/** How snapshots stream from Vault into S3: within S3's limits and a memory budget. */
+function uploadFrom(env: NodeJS.ProcessEnv, problems: string[]): UploadSettings {
+  const partMiB = intFrom(env, 'VSNAP_PART_SIZE_MIB', 8, problems);
+  const partSizeOk = partMiB >= MIN_PART_MIB && partMiB <= MAX_PART_MIB;
+  if (Number.isInteger(partMiB) && !partSizeOk) {
+    problems.push(
+      `VSNAP_PART_SIZE_MIB must be >= ${MIN_PART_MIB} (S3's minimum part size) and <= ${MAX_PART_MIB} ` +
+        `(S3's maximum), got ${partMiB}; the default, 8, suits most clusters`,
+    );
+  }
+  // 2 in flight: the bench measured 4 at about 5% faster into moto (within the noise) for
+  // ~20 MiB more peak memory, since every part in flight holds a buffer (bench/README.md).
+  const uploadConcurrency = intFrom(env, 'VSNAP_UPLOAD_CONCURRENCY', 2, problems);
+  const concurrencyOk = uploadConcurrency >= 1 && uploadConcurrency <= MAX_UPLOAD_CONCURRENCY;
+  if (Number.isInteger(uploadConcurrency) && !concurrencyOk) {
+    problems.push(
+      `VSNAP_UPLOAD_CONCURRENCY must be 1 to ${MAX_UPLOAD_CONCURRENCY}, got ${uploadConcurrency}; ` +
+        'the default, 2, keeps memory low',
+    );
+  }
+  const buffersMiB = (uploadConcurrency + 1) * partMiB;
+  if (partSizeOk && concurrencyOk && buffersMiB > PART_BUFFERS_BUDGET_MIB) {
+    problems.push(
+      `VSNAP_UPLOAD_CONCURRENCY=${uploadConcurrency} with VSNAP_PART_SIZE_MIB=${partMiB} holds ` +
+        `(${uploadConcurrency} + 1) x ${partMiB} MiB = ${buffersMiB} MiB of parts in memory from the first byte, ` +
+        `over the ${PART_BUFFERS_BUDGET_MIB} MiB vsnap allows: lower either (the defaults, 2 and 8, hold 24 MiB; ` +
+        'parts grow on their own for large snapshots)',
+    );
+  }
+  const maxUploadParts = intFrom(env, 'VSNAP_TEST_MAX_UPLOAD_PARTS', S3_MAX_PARTS, problems);
+  if (Number.isInteger(maxUploadParts) && (maxUploadParts < 1 || maxUploadParts > S3_MAX_PARTS)) {
+    problems.push(
+      `VSNAP_TEST_MAX_UPLOAD_PARTS must be 1 to ${S3_MAX_PARTS} (S3's limit), got ${maxUploadParts}; ` +
+        'it exists for tests: leave it unset',
+    );
+  }
+  const vaultStreamIdleSeconds = intFrom(env, 'VSNAP_VAULT_STREAM_IDLE_SECONDS', 30, problems);
+  if (
+    Number.isInteger(vaultStreamIdleSeconds) &&
+    (vaultStreamIdleSeconds < 1 || vaultStreamIdleSeconds > MAX_VAULT_STREAM_IDLE_SECONDS)
+  ) {
+    problems.push(
+      `VSNAP_VAULT_STREAM_IDLE_SECONDS must be 1 to ${MAX_VAULT_STREAM_IDLE_SECONDS}, got ${vaultStreamIdleSeconds}: ` +
+        'how long Vault may send nothing mid-snapshot (default 30); raise it for a cluster slow to start its snapshot',
+    );
+  }
+  return { partSizeBytes: partMiB * MiB, uploadConcurrency, maxUploadParts, vaultStreamIdleSeconds };
 }
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, problems: string[]): number {

@@ -1,6 +1,6 @@
 // The restore sequence shared by the `restore` and `verify` workflows, step by step as an
-// operator would run it by hand: plan → (wait for the target's lock) → fetch and verify →
-// (approval) → regenerate root → restore → unseal → regenerate root on the restored cluster →
+// operator would run it by hand: plan → (wait for the target's lock) → (protected targets:
+// fetch and verify → approval) → regenerate root → restore → unseal → regenerate root on the restored cluster →
 // check → revoke. Each step is its own activity with its own retries, so the UI shows which
 // one is stuck; root tokens pass between steps only wrapped. Deterministic: timings use
 // Temporal's workflow clock.
@@ -9,6 +9,7 @@ import {
   CancellationScope,
   defineQuery,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -165,8 +166,14 @@ export async function runRestore(kind: 'restore' | 'verify', options: RestoreOpt
   };
   return withClusterLock(lock, async () => {
     delete progress.waitingFor;
-    const fetched = await timed('fetch', () => streaming.fetchSnapshot(plan));
-    progress.bytes = fetched.bytes;
+    // Whoever approves a restore into a protected cluster is shown an object already read
+    // whole and verified. Elsewhere the restore step is the only read: it runs the same SHA-256
+    // and archive checks in-stream and holds back the last batch until they pass, so Vault
+    // never receives a whole bad snapshot. Runs started before one-pass restores keep the fetch.
+    if (plan.targetProtected || !patched('one-pass-restore')) {
+      const fetched = await timed('fetch', () => streaming.fetchSnapshot(plan));
+      progress.bytes = fetched.bytes;
+    }
 
     if (plan.targetProtected) {
       const approved = await timed('awaiting-approval', () => approvals.wait(options.approvalTimeoutMinutes * 60_000));

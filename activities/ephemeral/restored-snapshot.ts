@@ -11,7 +11,7 @@ import { loadKeyShares } from '../keys/key-shares';
 import type { Heartbeat } from '../progress-heartbeat';
 import { storageCounter, type StorageCounts } from '../restore-checks';
 import { shareSet } from '../restore-keyrings';
-import { openVerifiedSnapshot } from '../storage/verified-object';
+import { openVerifiedSnapshot, restoreVerifiedSnapshot } from '../storage/verified-object';
 import { unsealWith } from '../vault/generate-root';
 import { unsealAndWaitForActive, waitUntilSnapshotTaken } from '../vault/restore-wait';
 import { openRootSession, revokeToken } from '../vault/root-session';
@@ -83,11 +83,11 @@ export async function withRestoredSnapshot<T>(
     const restoreStartedAt = Date.now();
     const storage = storageCounter();
     const bytes = await timed('restore', async () => {
-      const { body, verified } = await openVerifiedSnapshot(deps.store, plan, heartbeat, signal, {
+      const snapshot = await openVerifiedSnapshot(deps.store, plan, heartbeat, signal, {
         onStateChunk: storage.onStateChunk,
       });
-      body.on('error', (err) => verified.destroy(err));
-      await vault.restoreSnapshot(initRoot, body.pipe(verified), true, signal);
+      const { verified } = snapshot;
+      await restoreVerifiedSnapshot(vault, initRoot, snapshot, true, signal);
       await waitUntilSnapshotTaken([vault], initRoot, { heartbeat: () => heartbeat.phase('restore'), signal });
       return verified.bytes;
     });

@@ -251,7 +251,8 @@ function signHeadersOnly(command: UploadPartCommand): void {
 
 /**
  * One multipart upload. Parts go up in order of `addPart` calls with at most `concurrency`
- * in flight, so memory stays at about (concurrency + 1) parts whatever the snapshot size.
+ * in flight, so memory stays at about (concurrency + 1) parts of the current size; parts grow
+ * with the snapshot, within S3's 10,000 (part-sizes.ts).
  */
 export class MultipartUpload {
   private readonly parts: CompletedPart[] = [];

@@ -3,7 +3,7 @@
 // snapshot can be gigabytes.
 import http from 'node:http';
 import https from 'node:https';
-import type { Readable } from 'node:stream';
+import { finished, Readable } from 'node:stream';
 import createDebug from 'debug';
 import nodeVault from 'node-vault';
 import { toVaultRequestError, VaultRequestError } from './vault-errors';
@@ -114,11 +114,30 @@ export class VaultHttp {
 
   /**
    * Opens `GET /v1/sys/storage/raft/snapshot` as a stream. The caller must read it to the
-   * end or destroy it. Errors before the first byte are VaultRequestErrors.
+   * end or destroy it. Errors before the first byte are VaultRequestErrors, and so is Vault
+   * sending nothing for `idleTimeoutMs` while vsnap waits for more, the first byte included.
    */
-  async openSnapshotStream(token: string, signal?: AbortSignal): Promise<Readable> {
-    const response = await this.send('snapshot read', 'GET', SNAPSHOT_PATH, token, undefined, signal);
-    return response;
+  async openSnapshotStream(
+    token: string,
+    signal?: AbortSignal,
+    idleTimeoutMs = this.endpoint.timeoutMs ?? 30_000,
+  ): Promise<Readable> {
+    const operation = 'snapshot read';
+    const response = await this.send(operation, 'GET', SNAPSHOT_PATH, token, undefined, signal, idleTimeoutMs);
+    // The socket timeout guarded the wait for the status line. It cannot guard the body: when
+    // S3 is slower than Vault, vsnap stops reading, the socket goes quiet, and a socket timeout
+    // would cut a healthy stream. From here the body is timed only while vsnap waits on Vault.
+    response.socket.setTimeout(0);
+    const seconds = idleTimeoutMs / 1000;
+    return failWhenVaultIdle(
+      response,
+      idleTimeoutMs,
+      () =>
+        new VaultRequestError(operation, this.address, undefined, [
+          `Vault sent nothing for ${seconds} s while vsnap waited for more of the snapshot ` +
+            '(VSNAP_VAULT_STREAM_IDLE_SECONDS); a retry asks for a new one',
+        ]),
+    );
   }
 
   /**
@@ -153,6 +172,7 @@ export class VaultHttp {
     token: string,
     body: Readable | undefined,
     signal: AbortSignal | undefined,
+    timeoutMs = this.endpoint.timeoutMs ?? 30_000,
   ): Promise<http.IncomingMessage> {
     const url = new URL(this.address + path);
     const transport = url.protocol === 'https:' ? https : http;
@@ -164,14 +184,15 @@ export class VaultHttp {
         ...this.tlsOptions(),
         signal,
       });
-      req.setTimeout(this.endpoint.timeoutMs ?? 30_000, () => {
+      req.setTimeout(timeoutMs, () => {
         req.destroy(Object.assign(new Error('timed out waiting for Vault'), { code: 'ETIMEDOUT' }));
       });
       req.on('error', (err) => reject(toVaultRequestError(operation, this.address, err)));
       req.on('response', (res) => {
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) {
-          // Once bytes flow, the idle timeout above still guards a stalled stream.
+          // Once bytes flow, the socket timeout above still guards a stalled restore response;
+          // a snapshot read times its body itself (openSnapshotStream).
           resolve(res);
           return;
         }
@@ -191,6 +212,42 @@ export class VaultHttp {
 }
 
 type TlsOptions = Pick<https.RequestOptions, 'ca' | 'servername' | 'cert' | 'key'>;
+
+/**
+ * `response` as a stream that fails with `idleError()` when Vault sends nothing for `idleMs`
+ * while vsnap has room for more. The clock stops whenever the reader is full (back-pressure:
+ * the wait is vsnap's, not Vault's) and starts again when it asks for more.
+ */
+function failWhenVaultIdle(response: http.IncomingMessage, idleMs: number, idleError: () => Error): Readable {
+  let timer: NodeJS.Timeout | undefined;
+  const waitForVault = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => stream.destroy(idleError()), idleMs);
+  };
+  const stopWaiting = () => clearTimeout(timer);
+  const stream = new Readable({
+    read() {
+      waitForVault();
+      response.resume();
+    },
+    destroy(err, done) {
+      stopWaiting();
+      response.destroy();
+      done(err);
+    },
+  });
+  response.on('data', (chunk: Buffer) => {
+    stopWaiting();
+    if (stream.push(chunk)) waitForVault();
+    else response.pause();
+  });
+  finished(response, (err) => {
+    stopWaiting();
+    if (err) stream.destroy(err);
+    else stream.push(null);
+  });
+  return stream;
+}
 
 /**
  * node-vault turns certificate verification off when $VAULT_SKIP_VERIFY has any value, even

@@ -1,6 +1,6 @@
 // Fault 2: a flaky S3. A proxy between the worker and S3 answers a share of requests with 503
-// SlowDown, 500, a connection reset or a slow response, and cuts two downloads halfway: the
-// restore's verifying fetch and then the restore's own stream into Vault. Backup and restore
+// SlowDown, 500, a connection reset or a slow response, and cuts two downloads halfway: a dry
+// run's verifying fetch and then a restore's own stream into Vault. Backup and restore
 // must both succeed with the SHA-256 intact; the SDK's retries show in the backup's result and
 // the cut downloads as retried activities in history.
 import assert from 'node:assert/strict';
@@ -34,7 +34,7 @@ describe('a flaky S3 between the worker and the bucket', () => {
     flaky = await startFlakyS3(stackEnv.AWS_ENDPOINT_URL, {
       every: 3,
       slowMs: 1500,
-      // Download 1 is the fetch step's, 2 its retry's, 3 the restore step's, 4 its retry's.
+      // Download 1 is the dry run's fetch, 2 its retry's, 3 the restore step's, 4 its retry's.
       cutDownloads: [1, 3],
       cutDownloadsOver: 1024 * 1024,
     });
@@ -71,18 +71,19 @@ describe('a flaky S3 between the worker and the bucket', () => {
     await assertValidSnapshot(result.key, result.sha256);
   });
 
-  test('restore of that backup into drill succeeds through a cut fetch and a cut restore stream', async () => {
+  test('a dry run and then a restore of that backup into drill succeed through a cut fetch and a cut restore stream', async () => {
     const backedUp = (await backupThroughFlakyS3()).result;
-    const handle = await start<typeof restore>(worker, 'restore', {
-      target: 'drill',
-      source: cluster.name,
-      snapshot: backedUp.key,
-    });
+    const input = { target: 'drill', source: cluster.name, snapshot: backedUp.key };
+    const dryRun = await start<typeof restore>(worker, 'restore', { ...input, dryRun: true });
+    assert.equal((await dryRun.result()).dryRun, true);
+    const fetches = await activityAttempts(dryRun);
+    assert.equal(fetches.fetchSnapshot, 2, `the cut fetch was retried once: ${JSON.stringify(fetches)}`);
+
+    const handle = await start<typeof restore>(worker, 'restore', input);
     const report = await handle.result();
     assert.equal(report.passed, true, JSON.stringify(report.checks));
     assert.equal(flaky.faults.cutDownload, 2, 'two downloads were cut halfway');
     const attempts = await activityAttempts(handle);
-    assert.equal(attempts.fetchSnapshot, 2, `the cut fetch was retried once: ${JSON.stringify(attempts)}`);
     assert.equal(attempts.restoreSnapshot, 2, `the cut restore was retried once: ${JSON.stringify(attempts)}`);
     // Its first try had unwrapped the root token it was handed, so the retry found it gone
     // (RootTokenLost) and the run went back to regenerate one: root was regenerated three

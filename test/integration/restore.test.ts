@@ -18,7 +18,7 @@ import { objectBytes, putBytes } from '../helpers/bucket';
 import { drillTokenAccessors, generateRootStarted, markDrill } from '../helpers/drill';
 import { until } from '../helpers/worker-process';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
-import { activityTypes, failureOf, start, waitForProgress } from '../helpers/runs';
+import { activityAttempts, activityTypes, failureOf, start, waitForProgress } from '../helpers/runs';
 import { startScratchCluster, type ScratchCluster } from '../helpers/scratch-bao';
 import {
   findLeakedSecrets,
@@ -117,13 +117,13 @@ describe('restore and verify on the real stack', () => {
     }
     assert.deepEqual(
       report.steps.map((s) => s.step),
-      ['plan', 'fetch', 'regenerate-root', 'restore', 'unseal', 'regenerate-root', 'check', 'revoke'],
+      ['plan', 'regenerate-root', 'restore', 'unseal', 'regenerate-root', 'check', 'revoke'],
+      'an unprotected target is read once: the restore stream itself is verified',
     );
     assert.equal(report.targetChanged, true);
     // The history reads like the procedure: each step is its own activity, with its own retries.
     assert.deepEqual(await activityTypes(handle), [
       'planRestore',
-      'fetchSnapshot',
       'regenerateRoot',
       'restoreSnapshot',
       'unsealTarget',
@@ -166,8 +166,19 @@ describe('restore and verify on the real stack', () => {
     const { key } = await (await start<typeof backup>(worker, 'backup', { cluster: 'prod-tamper' })).result();
     await putBytes(key, damage(await objectBytes(key)));
     const marker = await markDrill();
-    const failure = await failureOf(await restoreFromTamper(key));
+    const handle = await restoreFromTamper(key);
+    const failure = await failureOf(handle);
     await marker.assertUnchanged();
+    // Read once: the restore step's own stream found the damage and held back the last batch,
+    // failing at its first try; the root token it was handed is revoked.
+    assert.deepEqual(await activityTypes(handle), [
+      'planRestore',
+      'regenerateRoot',
+      'restoreSnapshot',
+      'revokeRootToken',
+    ]);
+    assert.equal((await activityAttempts(handle)).restoreSnapshot, 1, 'not retried');
+    assert.equal(await generateRootStarted(), false, 'no generate-root attempt is left open');
     assert.ok(
       [FailureType.ChecksumMismatch, FailureType.ArchiveInvalid].includes(failure.type as 'ChecksumMismatch'),
       failure.type ?? '',

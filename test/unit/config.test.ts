@@ -481,3 +481,85 @@ describe('config: a drill on a throwaway server (drill.ephemeral)', () => {
     assert.match(problems[0], /name "ephemeral" is reserved/);
   });
 });
+
+describe('config: snapshot upload sizes and the Vault stream idle timeout', () => {
+  it('defaults to 8 MiB parts, 2 in flight, S3 part limit, 30 s of Vault idle', () => {
+    const config = loadConfig({ ...SEED_ENV });
+
+    assert.equal(config.partSizeBytes, 8 * 1024 * 1024);
+    assert.equal(config.uploadConcurrency, 2);
+    assert.equal(config.maxUploadParts, 10_000);
+    assert.equal(config.vaultStreamIdleSeconds, 30);
+  });
+
+  it('takes the bounds themselves: 5 MiB parts, 16 in flight (17 x 5 = 85 MiB), 1 s and 3600 s idle', () => {
+    const low = loadConfig({
+      ...SEED_ENV,
+      VSNAP_PART_SIZE_MIB: '5',
+      VSNAP_UPLOAD_CONCURRENCY: '16',
+      VSNAP_VAULT_STREAM_IDLE_SECONDS: '1',
+    });
+    const high = loadConfig({ ...SEED_ENV, VSNAP_VAULT_STREAM_IDLE_SECONDS: '3600', VSNAP_TEST_MAX_UPLOAD_PARTS: '4' });
+
+    assert.equal(low.partSizeBytes, 5 * 1024 * 1024);
+    assert.equal(low.uploadConcurrency, 16);
+    assert.equal(low.vaultStreamIdleSeconds, 1);
+    assert.equal(high.vaultStreamIdleSeconds, 3600);
+    assert.equal(high.maxUploadParts, 4);
+  });
+
+  it('refuses a part size outside S3 bounds, naming both bounds and the value', () => {
+    for (const value of ['4', '5121']) {
+      const problems = configProblems({ ...SEED_ENV, VSNAP_PART_SIZE_MIB: value });
+
+      assert.equal(problems.length, 1, problems.join('\n'));
+      assert.match(problems[0], new RegExp(`VSNAP_PART_SIZE_MIB must be >= 5 .* and <= 5120 .*got ${value}`));
+    }
+  });
+
+  it('refuses an upload concurrency outside 1 to 16', () => {
+    for (const value of ['0', '17']) {
+      const problems = configProblems({ ...SEED_ENV, VSNAP_UPLOAD_CONCURRENCY: value });
+
+      assert.equal(problems.length, 1, problems.join('\n'));
+      assert.match(problems[0], new RegExp(`VSNAP_UPLOAD_CONCURRENCY must be 1 to 16, got ${value}`));
+    }
+  });
+
+  it('refuses part buffers over the 1024 MiB budget, with the sum and what to lower', () => {
+    const problems = configProblems({ ...SEED_ENV, VSNAP_PART_SIZE_MIB: '256', VSNAP_UPLOAD_CONCURRENCY: '4' });
+
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(problems[0], /VSNAP_UPLOAD_CONCURRENCY=4 with VSNAP_PART_SIZE_MIB=256/);
+    assert.match(problems[0], /\(4 \+ 1\) x 256 MiB = 1280 MiB .* over the 1024 MiB vsnap allows: lower either/);
+    assert.equal(
+      loadConfig({ ...SEED_ENV, VSNAP_PART_SIZE_MIB: '256', VSNAP_UPLOAD_CONCURRENCY: '3' }).uploadConcurrency,
+      3,
+    );
+  });
+
+  it('reports a value that is not a number once, as not an integer', () => {
+    const problems = configProblems({ ...SEED_ENV, VSNAP_PART_SIZE_MIB: 'lots' });
+
+    assert.deepEqual(problems, ['VSNAP_PART_SIZE_MIB=lots must be an integer']);
+  });
+
+  it('refuses a Vault idle timeout outside 1 to 3600 s, saying what it is for', () => {
+    for (const value of ['0', '3601']) {
+      const problems = configProblems({ ...SEED_ENV, VSNAP_VAULT_STREAM_IDLE_SECONDS: value });
+
+      assert.equal(problems.length, 1, problems.join('\n'));
+      assert.match(problems[0], new RegExp(`VSNAP_VAULT_STREAM_IDLE_SECONDS must be 1 to 3600, got ${value}`));
+      assert.match(problems[0], /how long Vault may send nothing/);
+    }
+  });
+
+  it('refuses a test part limit above S3 10,000 (or below 1): a store would reject part 10,001', () => {
+    for (const value of ['0', '10001']) {
+      const problems = configProblems({ ...SEED_ENV, VSNAP_TEST_MAX_UPLOAD_PARTS: value });
+
+      assert.equal(problems.length, 1, problems.join('\n'));
+      assert.match(problems[0], new RegExp(`VSNAP_TEST_MAX_UPLOAD_PARTS must be 1 to 10000 .*got ${value}`));
+    }
+  });
+});
