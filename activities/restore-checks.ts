@@ -14,6 +14,8 @@ import { VaultRequestError } from './vault/vault-errors';
 import type { VaultHttp } from './vault/vault-http';
 import { loginToVault } from './vault/vault-login';
 
+const STORAGE_CHECK = 'storage entries per mount match the snapshot';
+
 /** Storage entries per `logical/<mount uuid>` prefix of a state.bin. */
 export type StorageCounts = Record<string, number>;
 
@@ -127,7 +129,7 @@ export async function checkStorageByMount(
     if (want !== got) problems.push(`${path} (${mount.type}): ${want} entries in the snapshot, ${got} restored`);
   }
   return {
-    name: 'storage entries per mount match the snapshot',
+    name: STORAGE_CHECK,
     status: problems.length === 0 ? 'pass' : 'fail',
     expected: `the snapshot's state.bin counts for ${compared} mounts (${entries} entries)`,
     actual: problems.length === 0 ? 'identical' : problems.join('; '),
@@ -253,7 +255,18 @@ export async function runRestoreChecks(input: RestoreCheckInput): Promise<Restor
   if (plan.manifest.inventory) checks.push(await checkMountsListable(vault, token, plan.manifest.inventory));
   checks.push(await checkSourceLogin(input.deps, input.source, input.restoredAt));
   // Last: a login above must not be what changes a count.
-  if (input.snapshotStorage) checks.push(await checkStorageByMount(vault, token, input.snapshotStorage, input.signal));
+  checks.push(
+    input.snapshotStorage
+      ? await checkStorageByMount(vault, token, input.snapshotStorage, input.signal)
+      : {
+          name: STORAGE_CHECK,
+          status: 'skipped',
+          expected: "the snapshot's state.bin counts per mount",
+          actual:
+            'not re-counted: drills re-count them from a second snapshot of the restored cluster, which a ' +
+            'restore skips to be back in service sooner (or the restore step resumed and never counted)',
+        },
+  );
   return checks;
 }
 

@@ -40,7 +40,8 @@ export class Baselines {
     return file;
   }
 
-  private awsArgs(): { env: NodeJS.ProcessEnv; common: string[] } {
+  /** The aws cli's credentials and flags; `endpoint` is the S3 endpoint it talks to (the stack's by default). */
+  private awsArgs(endpoint = this.ctx.s3Endpoint): { env: NodeJS.ProcessEnv; common: string[] } {
     const { env } = this.ctx;
     return {
       env: {
@@ -48,7 +49,7 @@ export class Baselines {
         AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY,
         AWS_DEFAULT_REGION: env.AWS_REGION,
       },
-      common: ['--endpoint-url', this.ctx.s3Endpoint, '--only-show-errors'],
+      common: ['--endpoint-url', endpoint, '--only-show-errors'],
     };
   }
 
@@ -85,20 +86,37 @@ export class Baselines {
   /** The cron-job procedure's two passes, timed together and each on its own (the upload alone is S3's floor). */
   async seedBackup(round: number): Promise<{ seconds: number; saveSeconds: number; uploadSeconds: number }> {
     const file = this.snapshotFile(round);
-    const aws = this.awsArgs();
-    const s3Url = `s3://${this.ctx.bucket}/${this.seedKey(round)}`;
-    const saveSeconds = await timed(() =>
-      runCommand(this.ctx.bao, ['operator', 'raft', 'snapshot', 'save', file], {
-        VAULT_ADDR: this.prod.address,
-        VAULT_TOKEN: this.ctx.prodRootToken,
-        ...tlsFlags(this.ctx.prod, this.prod.address).baoEnv,
-      }),
-    );
-    const sse = this.ctx.kmsKeyId ? ['--sse', 'aws:kms', '--sse-kms-key-id', this.ctx.kmsKeyId] : [];
-    const uploadSeconds = await timed(() =>
-      runCommand(this.ctx.aws, ['s3', 'cp', file, s3Url, ...sse, ...aws.common], aws.env),
-    );
+    const saveSeconds = await timed(() => this.saveSnapshot(file));
+    const uploadSeconds = await this.awsUpload(file, this.seedKey(round));
     return { seconds: saveSeconds + uploadSeconds, saveSeconds, uploadSeconds };
+  }
+
+  /** A snapshot of prod saved as the cron-job procedure does, in this bench's scratch directory. */
+  async saveSnapshotFile(name: string): Promise<string> {
+    const file = join(this.dir, name);
+    await this.saveSnapshot(file);
+    return file;
+  }
+
+  /** `bao operator raft snapshot save FILE` from prod: the cron-job procedure's first pass. */
+  private async saveSnapshot(file: string): Promise<void> {
+    await runCommand(this.ctx.bao, ['operator', 'raft', 'snapshot', 'save', file], {
+      VAULT_ADDR: this.prod.address,
+      VAULT_TOKEN: this.ctx.prodRootToken,
+      ...tlsFlags(this.ctx.prod, this.prod.address).baoEnv,
+    });
+  }
+
+  /**
+   * `aws s3 cp FILE s3://bucket/KEY` with the cli's defaults (10 concurrent 8 MiB parts), SSE-KMS
+   * as vsnap, through `endpoint` (the stack's S3 unless given): the cron-job procedure's second
+   * pass. Returns its seconds.
+   */
+  async awsUpload(file: string, key: string, endpoint?: string): Promise<number> {
+    const aws = this.awsArgs(endpoint);
+    const sse = this.ctx.kmsKeyId ? ['--sse', 'aws:kms', '--sse-kms-key-id', this.ctx.kmsKeyId] : [];
+    const s3Url = `s3://${this.ctx.bucket}/${key}`;
+    return timed(() => runCommand(this.ctx.aws, ['s3', 'cp', file, s3Url, ...sse, ...aws.common], aws.env));
   }
 
   async rawRestore(round: number): Promise<number> {

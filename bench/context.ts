@@ -105,7 +105,9 @@ export function loadBenchContext(): BenchContext {
     },
     { ...drillCluster, drillSource: 'bench' },
   ];
-  const configFile = join(stackDir, 'bench.config.json');
+  // Each store has its own file: the bench's SeaweedFS step runs while a moto worker's config
+  // must stay as it is for the workers started after it.
+  const configFile = join(stackDir, s3Store === 'moto' ? 'bench.config.json' : 'bench-seaweedfs.config.json');
   writeFileSync(configFile, JSON.stringify({ clusters }, null, 2));
   return {
     env,

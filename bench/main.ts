@@ -1,7 +1,10 @@
-// npm run bench [-- --size 512 --rounds 3 --small 128 --large 1024 --quick --keep-data --out DIR]
+// npm run bench [-- --size 512 --rounds 3 --small 128 --large 1024 --quick --keep-data --no-network --no-seaweedfs --out DIR]
 // Measures vsnap's backup and restore against Vault's own limit and the cron-job procedure's two-pass
-// procedure, alternating the methods round by round, plus the worker's peak memory at two
-// sizes and the fixed cost of a near-empty backup. Prints a table; writes JSON to bench/results/.
+// procedure, alternating the methods round by round; then the backup against `aws s3 cp` on a
+// modelled network like S3's (latency, a cap per connection), with a sweep of upload concurrency
+// and part size; then the restores again with S3 on SeaweedFS (a store that is not a mock of
+// AWS); then the worker's peak memory at two sizes and the fixed cost of a near-empty backup.
+// Prints a table; writes JSON to bench/results/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,8 +15,11 @@ import { SnapshotStore } from '../activities/storage/snapshot-store';
 import { Baselines } from './baselines';
 import { type BenchContext, benchVault, loadBenchContext, repoRoot } from './context';
 import { BLOB_BYTES, fillTo, type VaultTarget } from './fill';
+import { measureOnModelledNetwork, type ModelledNetworkSamples } from './modelled-network-runs';
 import { buildResult, formatTable, median, type MemoryFigures, type Samples } from './report';
+import { alternate } from './rounds';
 import { runCommand } from './run-command';
+import { measureRestoresOnSeaweedfs, type SeaweedfsRestoreSamples } from './run-under-seaweedfs';
 import { vsnapBackup, vsnapRestore } from './vsnap-runs';
 import { startWorkerProcess } from './worker-process';
 
@@ -25,14 +31,20 @@ interface Options {
   out: string;
   keepData: boolean;
   build: boolean;
+  /** Measure on the modelled network too (not with --quick). */
+  network: boolean;
+  /** Measure the restores with S3 on SeaweedFS too (not with --quick). */
+  seaweedfs: boolean;
 }
 
-const USAGE = `usage: npm run bench -- [--size MiB] [--rounds N] [--small MiB] [--large MiB] [--quick] [--keep-data] [--no-build] [--out DIR]
+const USAGE = `usage: npm run bench -- [--size MiB] [--rounds N] [--small MiB] [--large MiB] [--quick] [--keep-data] [--no-build] [--no-network] [--no-seaweedfs] [--out DIR]
   --size       KV data in prod for the timed rounds (default 512)
   --rounds     rounds of each measurement, medians reported (default 3, at least 1)
   --small/--large  sizes for the worker memory figures (default 128 and 1024)
-  --quick      a smoke run: --size 32 --rounds 1 --small 16 --large 64
+  --quick      a smoke run: --size 32 --rounds 1 --small 16 --large 64, no modelled network, no SeaweedFS
   --keep-data  leave the bench data in prod for the next run (default: remove it)
+  --no-network skip the backups on the modelled network (bench/modelled-network.ts) and its sweep
+  --no-seaweedfs  skip the restores with S3 on SeaweedFS (bench/seaweedfs-restores.ts)
   --no-build   use the existing dist/ (default: npm run build first)
   --out        where the JSON result goes (default bench/results)`;
 
@@ -47,6 +59,8 @@ function parseOptions(argv: string[]): Options {
       quick: { type: 'boolean', default: false },
       'keep-data': { type: 'boolean', default: false },
       'no-build': { type: 'boolean', default: false },
+      'no-network': { type: 'boolean', default: false },
+      'no-seaweedfs': { type: 'boolean', default: false },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -71,17 +85,14 @@ function parseOptions(argv: string[]): Options {
     out: values.out ?? join(repoRoot, 'bench', 'results'),
     keepData: values['keep-data'],
     build: !values['no-build'],
+    network: !values.quick && !values['no-network'],
+    seaweedfs: !values.quick && !values['no-seaweedfs'],
   };
   if (options.largeMiB <= options.smallMiB) throw new Error(`--large must be more than --small\n${USAGE}`);
   return options;
 }
 
 const say = (line: string) => console.log(`bench: ${line}`);
-
-/** Runs the round's methods in a rotating order, so no method always goes first (warm caches). */
-async function alternate(round: number, steps: Array<() => Promise<void>>): Promise<void> {
-  for (let i = 0; i < steps.length; i++) await steps[(i + round) % steps.length]();
-}
 
 async function removeBenchObjects(s3: S3Client, ctx: BenchContext): Promise<void> {
   const store = new SnapshotStore(s3);
@@ -143,6 +154,14 @@ async function main(): Promise<void> {
       restore: { limit: [], seed: [], vsnap: [] },
       restoreSteps: [],
       seedPasses: { save: [], upload: [] },
+      workerCpuPerGiB: { backup: [], restore: [] },
+    };
+    /** Runs a vsnap run on the worker and records the worker's CPU per GiB of `bytes()`. */
+    const withWorkerCpu = async <T>(into: number[], run: () => Promise<T>, bytes: (r: T) => number): Promise<T> => {
+      const before = worker.cpuSeconds();
+      const result = await run();
+      into.push((worker.cpuSeconds() - before) / (bytes(result) / 2 ** 30));
+      return result;
     };
     let snapshotBytes = 0;
     for (let round = 0; round < options.rounds; round++) {
@@ -157,7 +176,11 @@ async function main(): Promise<void> {
           samples.seedPasses.upload.push(seed.uploadSeconds);
         },
         async () => {
-          const b = await vsnapBackup(temporal!);
+          const b = await withWorkerCpu(
+            samples.workerCpuPerGiB.backup,
+            () => vsnapBackup(temporal!),
+            (r) => r.size,
+          );
           samples.backup.vsnap.push(b.seconds);
           key = b.key;
           snapshotBytes = b.size;
@@ -168,12 +191,40 @@ async function main(): Promise<void> {
         async () => void samples.restore.limit.push(await baselines.rawRestore(round)),
         async () => void samples.restore.seed.push(await baselines.seedRestore(round)),
         async () => {
-          const r = await vsnapRestore(temporal!, key);
+          const r = await withWorkerCpu(
+            samples.workerCpuPerGiB.restore,
+            () => vsnapRestore(temporal!, key),
+            () => snapshotBytes,
+          );
           samples.restore.vsnap.push(r.seconds);
           samples.restoreSteps.push(r.steps);
         },
       ]);
       baselines.removeSnapshotFile(round);
+    }
+
+    let network: ModelledNetworkSamples | undefined;
+    if (options.network) {
+      say('modelled network: the same data, S3 through a proxy with latency and a cap per connection');
+      await worker.stop();
+      network = await measureOnModelledNetwork({
+        ctx,
+        temporal,
+        baselines,
+        rounds: options.rounds,
+        logFile: join(repoRoot, '.stack', 'bench-worker-network.log'),
+        say,
+      });
+    }
+
+    let seaweedfs: SeaweedfsRestoreSamples | undefined;
+    if (options.seaweedfs && ctx.s3Store === 'seaweedfs') {
+      say('SeaweedFS: skipped, the whole bench already runs with S3 on SeaweedFS');
+    } else if (options.seaweedfs) {
+      say('SeaweedFS: the same data, restores with S3 on SeaweedFS (scripts/with-seaweedfs.sh)');
+      // Its own worker takes the bench's task queue: this one must not pick up its workflows.
+      await worker.stop();
+      seaweedfs = await measureRestoresOnSeaweedfs({ rounds: options.rounds, say });
     }
 
     say('memory: a fresh worker, peak RSS per run at two sizes');
@@ -214,6 +265,8 @@ async function main(): Promise<void> {
         emptySnapshotBytes: empty.bytes,
       },
       fill: fills,
+      network,
+      seaweedfs,
     });
     console.log(`\n${formatTable(result)}\n`);
     mkdirSync(options.out, { recursive: true });

@@ -1,6 +1,9 @@
 // Medians, ratios, the printed table and the JSON result. Ratios compare medians measured in
 // the same run, on the same stack, so they carry over between machines better than seconds.
 import { cpus, totalmem } from 'node:os';
+import type { ModelledNetworkSamples, RequestCount, SweepPoint } from './modelled-network-runs';
+import type { NetworkModel } from './modelled-network';
+import type { SeaweedfsRestoreSamples } from './run-under-seaweedfs';
 
 export function median(values: number[]): number {
   if (values.length === 0) return NaN;
@@ -17,12 +20,31 @@ export interface Samples {
   restoreSteps: Record<string, number>[];
   /** The cron-job backup's two passes: `bao … snapshot save` and `aws s3 cp` (S3's own floor). */
   seedPasses: { save: number[]; upload: number[] };
+  /** The worker process's CPU (user + system, every thread) per vsnap run, seconds per GiB of snapshot. */
+  workerCpuPerGiB: { backup: number[]; restore: number[] };
 }
 
 export interface MemoryFigures {
   idleRssMiB: number;
   small: { sizeMiB: number; snapshotBytes: number; backupPeakMiB: number; restorePeakMiB: number };
   large: { sizeMiB: number; snapshotBytes: number; backupPeakMiB: number; restorePeakMiB: number };
+}
+
+/** vsnap against `aws s3 cp` on the modelled network (bench/modelled-network.ts); Vault's read is the loopback one. */
+export interface NetworkFigures {
+  model: NetworkModel;
+  medians: { limit: number; awsCp: number; vsnapBackup: number };
+  traffic: { vsnapBackup: RequestCount; awsCp: RequestCount };
+  /** One vsnap backup per upload concurrency and part size. */
+  sweep: SweepPoint[];
+  samples: { vsnapBackup: number[]; awsCp: number[] };
+}
+
+/** Restores into drill with S3 on SeaweedFS instead of moto, same data (bench/seaweedfs-restores.ts). */
+export interface SeaweedfsFigures {
+  snapshotBytes: number;
+  medians: { seedRestore: number; vsnapRestore: number };
+  samples: { seedRestore: number[]; vsnapRestore: number[] };
 }
 
 export interface BenchResult {
@@ -43,7 +65,19 @@ export interface BenchResult {
     backupVsSeed: number;
     restoreVsLimit: number;
     restoreVsSeed: number;
+    /** vsnap backup / max(Vault's raw read, `aws s3 cp` of the file alone): a streaming backup's floor is the slower pass. */
+    backupVsUploadAlone: number;
+    /** vsnap backup / `aws s3 cp` of the same bytes, both on the modelled network; absent when it did not run. */
+    backupVsAwsCpModelled?: number;
+    /** vsnap restore / the cron-job restore, both with S3 on SeaweedFS; absent when that step did not run. */
+    restoreVsSeedSeaweedfs?: number;
   };
+  /** Absent with --quick or --no-network. */
+  network?: NetworkFigures;
+  /** Absent with --quick or --no-seaweedfs, or when the whole bench ran on SeaweedFS. */
+  seaweedfs?: SeaweedfsFigures;
+  /** The worker's CPU seconds per GiB of snapshot, medians over the timed rounds. */
+  cpu: { backupWorkerCpuSecondsPerGiB: number; restoreWorkerCpuSecondsPerGiB: number };
   memory: MemoryFigures & { peakRssMiBSmall: number; peakRssMiBLarge: number; growthMiB: number };
   overhead: { emptyBackupSeconds: number; rawPipelineSeconds: number; emptySnapshotBytes: number };
   targets: Record<string, { target: string; value: number; met: boolean }>;
@@ -69,16 +103,29 @@ export function buildResult(input: {
   memory: MemoryFigures;
   overhead: BenchResult['overhead'];
   fill: BenchResult['fill'];
+  network?: ModelledNetworkSamples;
+  seaweedfs?: SeaweedfsRestoreSamples;
 }): BenchResult {
   const backup = medianOf(input.samples.backup);
   const restore = medianOf(input.samples.restore);
   const steps: Record<string, number[]> = {};
   for (const s of input.samples.restoreSteps) for (const [k, v] of Object.entries(s)) (steps[k] ??= []).push(v);
+  const network = input.network && networkFigures(input.network, backup.limit);
+  const seaweedfs = input.seaweedfs && seaweedfsFigures(input.seaweedfs);
   const ratios = {
     backupVsLimit: round(backup.vsnap / backup.limit),
     backupVsSeed: round(backup.vsnap / backup.seed),
     restoreVsLimit: round(restore.vsnap / restore.limit),
     restoreVsSeed: round(restore.vsnap / restore.seed),
+    backupVsUploadAlone: round(backup.vsnap / Math.max(backup.limit, median(input.samples.seedPasses.upload))),
+    ...(network ? { backupVsAwsCpModelled: round(network.medians.vsnapBackup / network.medians.awsCp) } : {}),
+    ...(seaweedfs
+      ? { restoreVsSeedSeaweedfs: round(seaweedfs.medians.vsnapRestore / seaweedfs.medians.seedRestore) }
+      : {}),
+  };
+  const cpu = {
+    backupWorkerCpuSecondsPerGiB: round(median(input.samples.workerCpuPerGiB.backup)),
+    restoreWorkerCpuSecondsPerGiB: round(median(input.samples.workerCpuPerGiB.restore)),
   };
   const m = input.memory;
   const peakSmall = Math.max(m.small.backupPeakMiB, m.small.restorePeakMiB);
@@ -100,19 +147,55 @@ export function buildResult(input: {
     rounds: input.rounds,
     medians: { backup, restore, vsnapRestoreSteps: medianOf(steps), seedPasses: medianOf(input.samples.seedPasses) },
     ratios,
+    ...(network ? { network } : {}),
+    ...(seaweedfs ? { seaweedfs } : {}),
+    cpu,
     memory: { ...m, peakRssMiBSmall: round(peakSmall, 1), peakRssMiBLarge: round(peakLarge, 1), growthMiB: growth },
     overhead: input.overhead,
     targets: {
-      backupVsLimit: target('<= 1.15', ratios.backupVsLimit, ratios.backupVsLimit <= 1.15),
-      backupVsSeed: target('<= 0.70', ratios.backupVsSeed, ratios.backupVsSeed <= 0.7),
+      backupVsUploadAlone: target('<= 1.15', ratios.backupVsUploadAlone, ratios.backupVsUploadAlone <= 1.15),
+      ...(ratios.backupVsAwsCpModelled !== undefined
+        ? {
+            backupVsAwsCpModelled: target('<= 1.00', ratios.backupVsAwsCpModelled, ratios.backupVsAwsCpModelled <= 1),
+          }
+        : {}),
+      backupWorkerCpuSecondsPerGiB: target(
+        '<= 3.5',
+        cpu.backupWorkerCpuSecondsPerGiB,
+        cpu.backupWorkerCpuSecondsPerGiB <= 3.5,
+      ),
       restoreVsSeed: target('<= 1.10', ratios.restoreVsSeed, ratios.restoreVsSeed <= 1.1),
+      ...(ratios.restoreVsSeedSeaweedfs !== undefined
+        ? {
+            restoreVsSeedSeaweedfs: target(
+              '<= 1.10',
+              ratios.restoreVsSeedSeaweedfs,
+              ratios.restoreVsSeedSeaweedfs <= 1.1,
+            ),
+          }
+        : {}),
       peakRssMiBLarge: target('<= 200 MiB', round(peakLarge, 1), peakLarge <= 200),
       rssGrowthMiB: target('< 30 MiB', growth, growth < 30),
-      emptyBackupSeconds: target('< 1.5 s', input.overhead.emptyBackupSeconds, input.overhead.emptyBackupSeconds < 1.5),
+      emptyBackupSeconds: target('< 1.0 s', input.overhead.emptyBackupSeconds, input.overhead.emptyBackupSeconds < 1.0),
     },
     samples: input.samples,
     fill: input.fill,
   };
+}
+
+function networkFigures(n: ModelledNetworkSamples, limit: number): NetworkFigures {
+  return {
+    model: n.model,
+    medians: { limit, ...medianOf({ awsCp: n.awsCp, vsnapBackup: n.vsnapBackup }) },
+    traffic: n.traffic,
+    sweep: n.sweep,
+    samples: { vsnapBackup: n.vsnapBackup, awsCp: n.awsCp },
+  };
+}
+
+function seaweedfsFigures(w: SeaweedfsRestoreSamples): SeaweedfsFigures {
+  const samples = { seedRestore: w.seedRestore, vsnapRestore: w.vsnapRestore };
+  return { snapshotBytes: w.snapshotBytes, medians: medianOf(samples), samples };
 }
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
@@ -125,6 +208,7 @@ export function formatTable(r: BenchResult): string {
   const steps = Object.entries(r.medians.vsnapRestoreSteps)
     .map(([k, v]) => `${k} ${v.toFixed(1)}s`)
     .join(', ');
+  const nameWidth = Math.max(...Object.keys(r.targets).map((k) => k.length));
   const lines = [
     `vsnap bench — ${r.sizes.dataMiB} MiB of KV data, snapshot ${mib(r.sizes.snapshotBytes)}; ` +
       `S3: ${r.s3Store}; median of ${r.rounds} round(s), seconds; ${r.machine.cores} cores, node ${r.machine.node}`,
@@ -132,9 +216,13 @@ export function formatTable(r: BenchResult): string {
     `            ${'limit'.padStart(8)}${'seed'.padStart(8)}${'vsnap'.padStart(8)}${'vsnap/limit'.padStart(12)}${'vsnap/seed'.padStart(12)}`,
     `backup      ${s(b.limit)}${s(b.seed)}${s(b.vsnap)}${x(r.ratios.backupVsLimit)}${x(r.ratios.backupVsSeed)}`,
     `restore     ${s(t.limit)}${s(t.seed)}${s(t.vsnap)}${x(r.ratios.restoreVsLimit)}${x(r.ratios.restoreVsSeed)}`,
+    ...(r.seaweedfs ? formatSeaweedfs(r) : []),
     `            seed backup = snapshot save ${r.medians.seedPasses.save.toFixed(2)} s + aws s3 cp ` +
       `${r.medians.seedPasses.upload.toFixed(2)} s (the upload alone: this S3 endpoint's floor)`,
     `            vsnap restore steps: ${steps}`,
+    `            vsnap backup / max(vault read, aws s3 cp alone): ${r.ratios.backupVsUploadAlone.toFixed(2)}x`,
+    `worker CPU  ${r.cpu.backupWorkerCpuSecondsPerGiB.toFixed(2)} CPU-s per GiB backed up, ` +
+      `${r.cpu.restoreWorkerCpuSecondsPerGiB.toFixed(2)} per GiB restored (user + system, every thread)`,
     '',
     `worker RSS  idle ${r.memory.idleRssMiB.toFixed(0)} MiB; peak at ${r.memory.small.sizeMiB} MiB ` +
       `(snapshot ${mib(r.memory.small.snapshotBytes)}): ${r.memory.peakRssMiBSmall.toFixed(0)} MiB; ` +
@@ -142,12 +230,51 @@ export function formatTable(r: BenchResult): string {
       `${r.memory.peakRssMiBLarge.toFixed(0)} MiB; growth ${r.memory.growthMiB.toFixed(0)} MiB`,
     `overhead    near-empty backup (${r.overhead.emptySnapshotBytes} bytes): vsnap ` +
       `${r.overhead.emptyBackupSeconds.toFixed(2)} s end to end, raw read+put ${r.overhead.rawPipelineSeconds.toFixed(2)} s`,
+    ...(r.network ? ['', ...formatNetwork(r)] : []),
     '',
     'targets:',
     ...Object.entries(r.targets).map(
       ([k, v]) =>
-        `  ${v.met ? 'met   ' : 'MISSED'} ${k.padEnd(20)} ${String(v.value).padStart(8)}  (target ${v.target})`,
+        `  ${v.met ? 'met   ' : 'MISSED'} ${k.padEnd(nameWidth)} ${String(v.value).padStart(8)}  (target ${v.target})`,
     ),
   ];
   return lines.join('\n');
+}
+
+/** The restore again with S3 on SeaweedFS, as a row under the restore row, and what it is. */
+function formatSeaweedfs(r: BenchResult): string[] {
+  const w = r.seaweedfs!;
+  const s = (n: number) => n.toFixed(2).padStart(8);
+  return [
+    `  SeaweedFS ${'—'.padStart(8)}${s(w.medians.seedRestore)}${s(w.medians.vsnapRestore)}${'—'.padStart(12)}` +
+      `${`${r.ratios.restoreVsSeedSeaweedfs!.toFixed(2)}x`.padStart(12)}`,
+    `            SeaweedFS: the same restores with S3 on SeaweedFS (scripts/with-seaweedfs.sh), ` +
+      `snapshot ${mib(w.snapshotBytes)}, median of ${w.samples.vsnapRestore.length}`,
+  ];
+}
+
+/** The modelled network's lines: loopback and modelled side by side, then the sweep. */
+function formatNetwork(r: BenchResult): string[] {
+  const n = r.network!;
+  const s = (v: number) => v.toFixed(2).padStart(12);
+  const x = (v: number) => `${v.toFixed(2)}x`.padStart(17);
+  const loopback = { awsCp: r.medians.seedPasses.upload, vsnap: r.medians.backup.vsnap };
+  const trafficText = (t: RequestCount) => `${t.requests} requests, ${t.connections} new connections`;
+  const mbs = n.model.bytesPerSecondPerConnection / 1e6;
+  return [
+    `modelled network: ${n.model.latencyMs} ms to first byte, ${mbs.toFixed(0)} MB/s per connection each way ` +
+      '(bench/README.md, "The modelled network")',
+    `backup      ${'vault read'.padStart(12)}${'aws s3 cp'.padStart(12)}${'vsnap'.padStart(12)}${'vsnap/aws s3 cp'.padStart(17)}`,
+    `loopback    ${s(n.medians.limit)}${s(loopback.awsCp)}${s(loopback.vsnap)}${x(loopback.vsnap / loopback.awsCp)}`,
+    `modelled    ${'—'.padStart(12)}${s(n.medians.awsCp)}${s(n.medians.vsnapBackup)}${x(r.ratios.backupVsAwsCpModelled!)}`,
+    `            through it: vsnap ${trafficText(n.traffic.vsnapBackup)}, aws s3 cp ${trafficText(n.traffic.awsCp)}`,
+    'sweep, one vsnap backup each on the modelled network:',
+    `  ${'concurrency'.padStart(11)}${'part MiB'.padStart(10)}${'seconds'.padStart(9)}${'peak RSS MiB'.padStart(14)}` +
+      `${'requests'.padStart(10)}${'new conns'.padStart(13)}`,
+    ...n.sweep.map(
+      (p) =>
+        `  ${String(p.uploadConcurrency).padStart(11)}${String(p.partSizeMiB).padStart(10)}${p.seconds.toFixed(2).padStart(9)}` +
+        `${p.peakRssMiB.toFixed(0).padStart(14)}${String(p.requests).padStart(10)}${String(p.connections).padStart(13)}`,
+    ),
+  ];
 }

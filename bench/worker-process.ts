@@ -26,6 +26,9 @@ export interface WorkerProcess {
   resetPeak(): void;
   /** Highest resident memory since the last resetPeak (or the start), MiB. */
   peakRssMiB(): number;
+  /** CPU the worker process has used so far, user + system, every thread counted, seconds. */
+  cpuSeconds(): number;
+  /** Stops the worker; calling it again waits for the same stop. */
   stop(): Promise<void>;
 }
 
@@ -36,7 +39,23 @@ export function procStatusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return Number(match[1]) / 1024;
 }
 
-export async function startWorkerProcess(ctx: BenchContext, logFile: string): Promise<WorkerProcess> {
+/** Clock ticks per second of /proc/PID/stat's times (USER_HZ: 100 on every Linux this runs on). */
+const CLOCK_TICKS = 100;
+
+/** utime + stime of a process from /proc/PID/stat, seconds (all its threads: zlib and GC helpers too). */
+export function procCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which may hold spaces: state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** `env` is laid over the stack's: another S3 endpoint, upload concurrency, part size. */
+export async function startWorkerProcess(
+  ctx: BenchContext,
+  logFile: string,
+  env: Record<string, string> = {},
+): Promise<WorkerProcess> {
   const main = join(repoRoot, 'dist', 'worker', 'main.js');
   const bundle = join(repoRoot, 'dist', 'workflow-bundle.js');
   if (!existsSync(main) || !existsSync(bundle)) throw new Error('dist/ is missing: run "npm run build" first');
@@ -51,6 +70,7 @@ export async function startWorkerProcess(ctx: BenchContext, logFile: string): Pr
       LOG_LEVEL: 'info',
       NODE_ENV: 'production',
       ...PRODUCTION_RUNTIME_ENV,
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -70,16 +90,21 @@ export async function startWorkerProcess(ctx: BenchContext, logFile: string): Pr
     await new Promise((r) => setTimeout(r, 100));
   }
   const pid = child.pid!;
+  let stopped: Promise<void> | undefined;
   return {
     child,
     rssMiB: () => procStatusMiB(pid, 'VmRSS'),
     resetPeak: () => writeFileSync(`/proc/${pid}/clear_refs`, '5'),
     peakRssMiB: () => procStatusMiB(pid, 'VmHWM'),
-    async stop() {
-      child.kill('SIGTERM');
-      const code = await exited;
-      log.end();
-      if (code !== 0) throw new Error(`the bench worker exited ${code} on SIGTERM; see ${logFile}`);
+    cpuSeconds: () => procCpuSeconds(pid),
+    stop() {
+      stopped ??= (async () => {
+        child.kill('SIGTERM');
+        const code = await exited;
+        log.end();
+        if (code !== 0) throw new Error(`the bench worker exited ${code} on SIGTERM; see ${logFile}`);
+      })();
+      return stopped;
     },
   };
 }

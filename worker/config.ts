@@ -196,9 +196,10 @@ function uploadFrom(env: NodeJS.ProcessEnv, problems: string[]): UploadSettings 
         `(S3's maximum), got ${partMiB}; the default, 8, suits most clusters`,
     );
   }
-  // 2 in flight: the bench measured 4 at about 5% faster into moto (within the noise) for
-  // ~20 MiB more peak memory, since every part in flight holds a buffer (bench/README.md).
-  const uploadConcurrency = intFrom(env, 'VSNAP_UPLOAD_CONCURRENCY', 2, problems);
+  // 4 in flight: S3 caps each connection (about 80 MB/s from EC2), so 2 parts at a time could
+  // not keep up with Vault's read (about 250 MB/s here); on the bench's modelled network, 4 was
+  // a quarter faster than 2 for 16 MiB more part buffers (bench/README.md, "The modelled network").
+  const uploadConcurrency = intFrom(env, 'VSNAP_UPLOAD_CONCURRENCY', 4, problems);
   const concurrencyOk = uploadConcurrency >= 1 && uploadConcurrency <= MAX_UPLOAD_CONCURRENCY;
   if (Number.isInteger(uploadConcurrency) && !concurrencyOk) {
     problems.push(

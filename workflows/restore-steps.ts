@@ -236,7 +236,9 @@ export async function runRestore(kind: 'restore' | 'verify', options: RestoreOpt
             plan,
             maxAgeDays: options.maxAgeDays,
             token,
-            ...(snapshotStorage ? { snapshotStorage } : {}),
+            // Re-counting takes a second whole snapshot of the target (8.8 s of a 23.7 s
+            // restore of 527 MiB on the bench): a drill's job, not a restore's.
+            ...(snapshotStorage && kind === 'verify' ? { snapshotStorage } : {}),
           }),
         ),
       );

@@ -7,19 +7,19 @@
 // base x 2^k (at most MAX_PART_BYTES); there are as few runs as still add up to 5 TiB, and the
 // first run takes the remainder of the division. With the default 8 MiB: 10 runs of 1000
 // parts. A part is held in memory while it uploads, and the upload keeps (concurrency + 1) part
-// buffers, so with the default concurrency of 2 the worker holds 3 parts of:
+// buffers, so with the default concurrency of 4 the worker holds 5 parts of:
 //
-//   parts         part size   object size reached   part buffers (3 parts)
-//   1-1000        8 MiB       7.8 GiB               24 MiB
-//   1001-2000     16 MiB      23.4 GiB              48 MiB
-//   2001-3000     32 MiB      54.7 GiB              96 MiB
-//   3001-4000     64 MiB      117 GiB               192 MiB
-//   4001-5000     128 MiB     242 GiB               384 MiB
-//   5001-6000     256 MiB     492 GiB               768 MiB
-//   6001-7000     512 MiB     992 GiB               1.5 GiB
-//   7001-8000     1 GiB       1.9 TiB               3 GiB
-//   8001-9000     2 GiB       3.9 TiB               6 GiB
-//   9001-10000    4 GiB       7.8 TiB (S3: 5 TiB)   12 GiB
+//   parts         part size   object size reached   part buffers (5 parts)
+//   1-1000        8 MiB       7.8 GiB               40 MiB
+//   1001-2000     16 MiB      23.4 GiB              80 MiB
+//   2001-3000     32 MiB      54.7 GiB              160 MiB
+//   3001-4000     64 MiB      117 GiB               320 MiB
+//   4001-5000     128 MiB     242 GiB               640 MiB
+//   5001-6000     256 MiB     492 GiB               1.25 GiB
+//   6001-7000     512 MiB     992 GiB               2.5 GiB
+//   7001-8000     1 GiB       1.9 TiB               5 GiB
+//   8001-9000     2 GiB       3.9 TiB               10 GiB
+//   9001-10000    4 GiB       7.8 TiB (S3: 5 TiB)   20 GiB
 //
 // Right after each doubling, the smaller buffers let go linger until garbage-collected: up to
 // a third more for a moment (part-assembler.ts). Past 8 GiB the buffers grow with the

@@ -21,6 +21,7 @@ test('npm run bench -- --quick prints the table and writes the JSON result', () 
   assert.match(run.stdout, /vsnap\/limit\s+vsnap\/seed/);
   assert.match(run.stdout, /^backup\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+x\s+[\d.]+x$/m);
   assert.match(run.stdout, /^restore\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+x\s+[\d.]+x$/m);
+  assert.match(run.stdout, /^worker CPU\s+[\d.]+ CPU-s per GiB backed up, [\d.]+ per GiB restored/m);
   const files = readdirSync(out).filter((f) => f.endsWith('.json'));
   assert.equal(files.length, 1);
   const result = JSON.parse(readFileSync(join(out, files[0]), 'utf8')) as BenchResult;
@@ -28,6 +29,9 @@ test('npm run bench -- --quick prints the table and writes the JSON result', () 
     backupVsLimit: result.ratios.backupVsLimit,
     backupVsSeed: result.ratios.backupVsSeed,
     restoreVsSeed: result.ratios.restoreVsSeed,
+    backupVsUploadAlone: result.ratios.backupVsUploadAlone,
+    backupWorkerCpuSecondsPerGiB: result.cpu.backupWorkerCpuSecondsPerGiB,
+    restoreWorkerCpuSecondsPerGiB: result.cpu.restoreWorkerCpuSecondsPerGiB,
     peakRssMiBSmall: result.memory.peakRssMiBSmall,
     peakRssMiBLarge: result.memory.peakRssMiBLarge,
     emptyBackupSeconds: result.overhead.emptyBackupSeconds,
@@ -35,6 +39,7 @@ test('npm run bench -- --quick prints the table and writes the JSON result', () 
     assert.ok(Number.isFinite(value) && value > 0, `${name} = ${value}`);
   }
   assert.equal(result.rounds, 1);
+  assert.equal(result.network, undefined, '--quick leaves the modelled network out');
   assert.equal(result.machine.node, process.version);
   assert.ok(result.sizes.snapshotBytes > 30 * 2 ** 20, 'the quick run filled prod with 32 MiB');
 });

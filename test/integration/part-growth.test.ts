@@ -1,7 +1,9 @@
-// Upload parts grow as a snapshot streams, so a large snapshot stays within S3's part limit.
-// With the limit lowered to 4 parts (VSNAP_TEST_MAX_UPLOAD_PARTS) and 5 MiB parts, a ~32 MiB
-// snapshot would need 7 parts of a fixed size: the worker has to grow them, and S3 holds an
-// object of at most 4 parts, growing in size, with the SHA-256 the backup recorded.
+// Multipart uploads as S3 sees them, on a ~32 MiB snapshot of an OpenBao of the test's own.
+// Parts grow as a snapshot streams, so a large snapshot stays within S3's part limit: with the
+// limit lowered to 4 parts (VSNAP_TEST_MAX_UPLOAD_PARTS) and 5 MiB parts, the snapshot would
+// need 7 parts of a fixed size, so the worker has to grow them, and S3 holds an object of at
+// most 4 parts, growing in size, with the SHA-256 the backup recorded. And parts reuse their
+// connections: on a real network each new one pays TCP and TLS handshakes before its part.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +20,8 @@ import { uniqueId } from '../helpers/runs';
 import { startScratchCluster, type ScratchCluster } from '../helpers/scratch-bao';
 import { isolatedCluster } from '../helpers/stack';
 import { startWorkerProcess, type WorkerProcess, workerStarted, writeWorkflowBundle } from '../helpers/worker-process';
+import { startModelledNetwork } from '../../bench/modelled-network';
+import { stackEnv } from '../helpers/stack';
 
 const MiB = 1024 * 1024;
 const PART_SIZE = 5 * MiB;
@@ -41,6 +45,7 @@ describe('upload parts grow to keep a snapshot within the part limit', () => {
   let cluster: ClusterConfig;
   let worker: WorkerProcess | undefined;
   let temporal: VsnapClient | undefined;
+  let workerEnv: Record<string, string>;
 
   before(async () => {
     // A Vault of its own, so the snapshot's size is this test's choice and prod is left alone.
@@ -64,13 +69,16 @@ describe('upload parts grow to keep a snapshot within the part limit', () => {
     delete cluster.keyShares;
     const configFile = join(dir, 'config.json');
     writeFileSync(configFile, JSON.stringify({ clusters: [cluster] }));
-    worker = startWorkerProcess({
-      VSNAP_TASK_QUEUE: taskQueue,
+    workerEnv = {
       VSNAP_CONFIG: configFile,
       VSNAP_PART_SIZE_MIB: String(PART_SIZE / MiB),
-      VSNAP_TEST_MAX_UPLOAD_PARTS: String(MAX_PARTS),
       VSNAP_WORKFLOW_BUNDLE: await writeWorkflowBundle(dir),
       TEST_GROWTH_TOKEN: vault.rootToken,
+    };
+    worker = startWorkerProcess({
+      ...workerEnv,
+      VSNAP_TASK_QUEUE: taskQueue,
+      VSNAP_TEST_MAX_UPLOAD_PARTS: String(MAX_PARTS),
     });
     await workerStarted(worker);
     temporal = await connectTemporal({ taskQueue });
@@ -112,5 +120,38 @@ describe('upload parts grow to keep a snapshot within the part limit', () => {
     const bytes = await objectBytes(result.key);
     assert.equal(createHash('sha256').update(bytes).digest('hex'), result.sha256);
     assert.match(worker!.output(), /upload parts grow/, 'the worker logged the growth');
+  });
+  test('the parts of one upload share a few connections to S3, not one each', async () => {
+    // A proxy that only counts (no latency, no cap) between the worker and S3.
+    const counter = await startModelledNetwork(stackEnv.AWS_ENDPOINT_URL, {
+      latencyMs: 0,
+      bytesPerSecondPerConnection: 1e12,
+    });
+    const ownQueue = `${taskQueue}-connections`;
+    const own = startWorkerProcess({ ...workerEnv, VSNAP_TASK_QUEUE: ownQueue, AWS_ENDPOINT_URL_S3: counter.endpoint });
+    const client = await connectTemporal({ taskQueue: ownQueue });
+    try {
+      await workerStarted(own);
+      const result = await client.client.workflow
+        .start<typeof backup>('backup', {
+          taskQueue: ownQueue,
+          workflowId: uniqueId('backup'),
+          args: [{ cluster: cluster.name }],
+        })
+        .then((h) => h.result());
+      const parts = Math.ceil(result.size / PART_SIZE);
+      const { connections, requests } = counter.traffic();
+      assert.ok(parts >= 6, `a snapshot of ${parts} parts`);
+      // Two parts in flight (the default concurrency), plus the calls around them.
+      assert.ok(
+        connections <= 4,
+        `${connections} connections for ${requests} S3 requests, ${parts} of them parts: each part opened its own`,
+      );
+    } finally {
+      own.child.kill('SIGTERM');
+      await own.exited;
+      await client.close();
+      await counter.close();
+    }
   });
 });

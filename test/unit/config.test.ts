@@ -483,11 +483,11 @@ describe('config: a drill on a throwaway server (drill.ephemeral)', () => {
 });
 
 describe('config: snapshot upload sizes and the Vault stream idle timeout', () => {
-  it('defaults to 8 MiB parts, 2 in flight, S3 part limit, 30 s of Vault idle', () => {
+  it('defaults to 8 MiB parts, 4 in flight, S3 part limit, 30 s of Vault idle', () => {
     const config = loadConfig({ ...SEED_ENV });
 
     assert.equal(config.partSizeBytes, 8 * 1024 * 1024);
-    assert.equal(config.uploadConcurrency, 2);
+    assert.equal(config.uploadConcurrency, 4);
     assert.equal(config.maxUploadParts, 10_000);
     assert.equal(config.vaultStreamIdleSeconds, 30);
   });
