@@ -11,10 +11,17 @@ export class UsageError extends Error {
   }
 }
 
+/** A command's flags, as node:util parseArgs takes them. */
+export type CommandOptions = NonNullable<ParseArgsConfig['options']>;
+
 export interface Command {
   name: string;
   synopsis: string;
   help: string;
+  /** The flags it parses: the same object feeds `vsnap completion`, so completion offers exactly these. */
+  options: CommandOptions;
+  /** The words it takes as its first argument (`vsnap schedule apply`), for completion. */
+  subcommands?: readonly string[];
   run(argv: string[]): Promise<number>;
 }
 
@@ -25,7 +32,7 @@ export const CONNECTION_OPTIONS = {
   profile: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
-} as const satisfies ParseArgsConfig['options'];
+} as const satisfies CommandOptions;
 
 export const CONNECTION_HELP = `Connection (as in the temporal CLI):
   --address HOST:PORT   Temporal frontend (env TEMPORAL_ADDRESS, default 127.0.0.1:7233)
@@ -40,7 +47,7 @@ Output:
   -h, --help            this help`;
 
 /** parseArgs with errors turned into UsageErrors that name the command. */
-export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options']>>(
+export function parseCommandArgs<T extends CommandOptions>(
   command: string,
   argv: string[],
   options: T,
@@ -72,6 +79,14 @@ export function numberFlag(raw: string | undefined): number | string | undefined
 /** Copies the flags that were given, under the input field names they map to. */
 export function givenFields(pairs: [field: string, value: unknown][]): Record<string, unknown> {
   return Object.fromEntries(pairs.filter(([, v]) => v !== undefined && v !== false));
+}
+
+/**
+ * Writes to stdout and resolves once the text is handed over: the CLI exits right after a
+ * command returns, and a pipe may still be taking a long output (asynchronous on macOS).
+ */
+export function writeStdout(text: string): Promise<void> {
+  return new Promise((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
 }
 
 export function printJson(value: unknown): void {

@@ -1,15 +1,26 @@
-// The vsnap CLI: `vsnap <command> [flags]`. One file per command under commands/.
+#!/usr/bin/env node
+// The vsnap CLI: `vsnap <command> [flags]`. One file per command under commands/. Compiled, this
+// file is the package's bin (dist/client/main.js); in a checkout, bin/vsnap.js runs it from source.
 import '../worker/quiet-sdk-warnings';
 import { approveCommand } from './commands/approve';
 import { backupCommand } from './commands/backup';
 import { codecServerCommand } from './commands/codec-server';
+import { completionCommand } from './commands/completion';
 import { recoverCommand } from './commands/recover';
 import { restoreCommand } from './commands/restore';
 import { scheduleCommand } from './commands/schedule';
 import { snapshotsCommand } from './commands/snapshots';
 import { statusCmd, watchCmd } from './commands/status';
 import { verifyCommand } from './commands/verify';
-import { type Command, ExitCode, UsageError } from './cli';
+import { versionCommand } from './commands/version';
+import { type Command, type CommandOptions, ExitCode, UsageError } from './cli';
+import type { CommandTable } from './completion/completion-spec';
+
+/** The flags taken instead of a command: `vsnap --help`, `vsnap --version` (the version command). */
+const TOP_LEVEL_OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const satisfies CommandOptions;
 
 const COMMANDS: Command[] = [
   backupCommand,
@@ -22,7 +33,12 @@ const COMMANDS: Command[] = [
   statusCmd,
   watchCmd,
   codecServerCommand,
+  versionCommand,
+  completionCommand(() => COMMAND_TABLE),
 ];
+
+/** The whole CLI, as `vsnap completion` describes it. */
+export const COMMAND_TABLE: CommandTable = { options: TOP_LEVEL_OPTIONS, commands: COMMANDS };
 
 function usage(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.synopsis}`);
@@ -37,7 +53,8 @@ Run "vsnap <command> --help" for a command's flags and examples.`;
 }
 
 export async function runCli(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  const [first, ...rest] = argv;
+  const name = first === '--version' || first === '-v' ? versionCommand.name : first;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
     return name ? ExitCode.ok : ExitCode.usage;

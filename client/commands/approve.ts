@@ -4,6 +4,7 @@ import {
   CONNECTION_HELP,
   CONNECTION_OPTIONS,
   type Command,
+  type CommandOptions,
   ExitCode,
   parseCommandArgs,
   printJson,
@@ -63,17 +64,15 @@ export async function sendApproval(
   return identity;
 }
 
+const OPTIONS = { ...CONNECTION_OPTIONS, approver: { type: 'string' } } as const satisfies CommandOptions;
+
 export const approveCommand: Command = {
   name: 'approve',
   synopsis: 'Approve a restore into a protected cluster',
   help: HELP,
+  options: OPTIONS,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(
-      'approve',
-      argv,
-      { ...CONNECTION_OPTIONS, approver: { type: 'string' } },
-      true,
-    );
+    const { values, positionals } = parseCommandArgs('approve', argv, OPTIONS, true);
     const [workflowId] = positionals;
     if (!workflowId || positionals.length > 1)
       throw new UsageError('vsnap approve: give exactly one WORKFLOW_ID; see --help');

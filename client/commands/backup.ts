@@ -6,6 +6,7 @@ import {
   CONNECTION_HELP,
   CONNECTION_OPTIONS,
   type Command,
+  type CommandOptions,
   givenFields,
   numberFlag,
   parseCommandArgs,
@@ -30,18 +31,21 @@ Examples:
   vsnap backup --cluster prod --wait
   vsnap backup --cluster prod --json`;
 
+const OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  cluster: { type: 'string' },
+  keep: { type: 'string' },
+  wait: { type: 'boolean', default: false },
+  id: { type: 'string' },
+} as const satisfies CommandOptions;
+
 export const backupCommand: Command = {
   name: 'backup',
   synopsis: 'Back up a Vault cluster now',
   help: HELP,
+  options: OPTIONS,
   async run(argv) {
-    const { values } = parseCommandArgs('backup', argv, {
-      ...CONNECTION_OPTIONS,
-      cluster: { type: 'string' },
-      keep: { type: 'string' },
-      wait: { type: 'boolean', default: false },
-      id: { type: 'string' },
-    });
+    const { values } = parseCommandArgs('backup', argv, OPTIONS);
     const input = validInput(
       'backup',
       parseBackupInput,

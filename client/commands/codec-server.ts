@@ -2,7 +2,7 @@
 import { AesGcmCodec } from '../../worker/encryption/aes-gcm-codec';
 import { loadCodecKeys } from '../../worker/encryption/codec-keys';
 import { createCodecServer } from '../../worker/encryption/codec-server';
-import { type Command, parseCommandArgs, UsageError } from '../cli';
+import { type Command, type CommandOptions, parseCommandArgs, UsageError } from '../cli';
 
 const HELP = `Usage: vsnap codec-server [--port 8888] [--host 127.0.0.1] [--ui-origin URL ...] [--token-env NAME]
 
@@ -21,18 +21,21 @@ self-hosted UI takes TEMPORAL_CODEC_ENDPOINT; Temporal Cloud: Namespace > Codec 
 Example:
   VSNAP_CODEC_KEYS_FILE=/etc/vsnap/codec-keys.json vsnap codec-server --ui-origin https://temporal.example.com`;
 
+const OPTIONS = {
+  port: { type: 'string', default: '8888' },
+  host: { type: 'string', default: '127.0.0.1' },
+  'ui-origin': { type: 'string', multiple: true },
+  'token-env': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies CommandOptions;
+
 export const codecServerCommand: Command = {
   name: 'codec-server',
   synopsis: 'Serve /encode and /decode so the Temporal UI can show encrypted payloads',
   help: HELP,
+  options: OPTIONS,
   async run(argv) {
-    const { values } = parseCommandArgs('codec-server', argv, {
-      port: { type: 'string', default: '8888' },
-      host: { type: 'string', default: '127.0.0.1' },
-      'ui-origin': { type: 'string', multiple: true },
-      'token-env': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    });
+    const { values } = parseCommandArgs('codec-server', argv, OPTIONS);
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 1 || port > 65535)
       throw new UsageError(`vsnap codec-server: --port ${values.port} is not a port`);

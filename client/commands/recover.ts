@@ -7,6 +7,7 @@ import {
   CONNECTION_HELP,
   CONNECTION_OPTIONS,
   type Command,
+  type CommandOptions,
   givenFields,
   numberFlag,
   parseCommandArgs,
@@ -63,25 +64,28 @@ async function printPlanWhenRead(temporal: VsnapClient, workflowId: string): Pro
   }
 }
 
+const OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  cluster: { type: 'string' },
+  path: { type: 'string' },
+  snapshot: { type: 'string' },
+  version: { type: 'string' },
+  to: { type: 'string' },
+  'dry-run': { type: 'boolean', default: false },
+  'self-approve': { type: 'boolean', default: false },
+  approver: { type: 'string' },
+  'approval-timeout': { type: 'string' },
+  'no-wait': { type: 'boolean', default: false },
+  id: { type: 'string' },
+} as const satisfies CommandOptions;
+
 export const recoverCommand: Command = {
   name: 'recover',
   synopsis: 'Bring back single secrets from a snapshot into the live cluster',
   help: HELP,
+  options: OPTIONS,
   async run(argv) {
-    const { values } = parseCommandArgs('recover', argv, {
-      ...CONNECTION_OPTIONS,
-      cluster: { type: 'string' },
-      path: { type: 'string' },
-      snapshot: { type: 'string' },
-      version: { type: 'string' },
-      to: { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
-      'self-approve': { type: 'boolean', default: false },
-      approver: { type: 'string' },
-      'approval-timeout': { type: 'string' },
-      'no-wait': { type: 'boolean', default: false },
-      id: { type: 'string' },
-    });
+    const { values } = parseCommandArgs('recover', argv, OPTIONS);
     const input = givenFields([
       ['cluster', values.cluster],
       ['path', values.path],

@@ -7,6 +7,7 @@ import {
   CONNECTION_HELP,
   CONNECTION_OPTIONS,
   type Command,
+  type CommandOptions,
   givenFields,
   numberFlag,
   parseCommandArgs,
@@ -46,27 +47,33 @@ Examples:
   vsnap restore --target prod --snapshot vsnap/prod/2026-11-28T01-28-02.081Z.snap --self-approve --approver alice
   vsnap restore --target drill --dry-run --json`;
 
+const OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  target: { type: 'string' },
+  snapshot: { type: 'string' },
+  source: { type: 'string' },
+  force: { type: 'boolean', default: false },
+  'dry-run': { type: 'boolean', default: false },
+  'self-approve': { type: 'boolean', default: false },
+  approver: { type: 'string' },
+  'approval-timeout': { type: 'string' },
+  'max-age-days': { type: 'string' },
+  'no-wait': { type: 'boolean', default: false },
+  id: { type: 'string' },
+} as const satisfies CommandOptions;
+
+// Not in the help or completion: accepted only to say what replaced it.
+const RETIRED_OPTIONS = {
+  approve: { type: 'boolean', default: false },
+} as const satisfies CommandOptions;
+
 export const restoreCommand: Command = {
   name: 'restore',
   synopsis: 'Restore a snapshot into a cluster',
   help: HELP,
+  options: OPTIONS,
   async run(argv) {
-    const { values } = parseCommandArgs('restore', argv, {
-      ...CONNECTION_OPTIONS,
-      target: { type: 'string' },
-      snapshot: { type: 'string' },
-      source: { type: 'string' },
-      force: { type: 'boolean', default: false },
-      'dry-run': { type: 'boolean', default: false },
-      'self-approve': { type: 'boolean', default: false },
-      // Not in the help: accepted only to say what replaced it.
-      approve: { type: 'boolean', default: false },
-      approver: { type: 'string' },
-      'approval-timeout': { type: 'string' },
-      'max-age-days': { type: 'string' },
-      'no-wait': { type: 'boolean', default: false },
-      id: { type: 'string' },
-    });
+    const { values } = parseCommandArgs('restore', argv, { ...OPTIONS, ...RETIRED_OPTIONS });
     if (values.approve) {
       throw new UsageError(
         'vsnap restore: --approve was replaced by --self-approve: approving the restore you start yourself must be ' +

@@ -6,6 +6,7 @@ import {
   CONNECTION_HELP,
   CONNECTION_OPTIONS,
   type Command,
+  type CommandOptions,
   ExitCode,
   parseCommandArgs,
   printJson,
@@ -47,24 +48,25 @@ const PAST: Record<string, string> = {
   unchanged: 'unchanged',
 };
 
+const OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  prune: { type: 'boolean', default: false },
+  'dry-run': { type: 'boolean', default: false },
+  note: { type: 'string' },
+  start: { type: 'string' },
+  end: { type: 'string' },
+} as const satisfies CommandOptions;
+
+const SUBCOMMANDS = ['apply', 'list', 'describe', 'pause', 'unpause', 'trigger', 'backfill', 'delete'] as const;
+
 export const scheduleCommand: Command = {
   name: 'schedule',
   synopsis: 'Manage backup and drill schedules (apply a file, list, pause, trigger, ...)',
   help: HELP,
+  options: OPTIONS,
+  subcommands: SUBCOMMANDS,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(
-      'schedule',
-      argv,
-      {
-        ...CONNECTION_OPTIONS,
-        prune: { type: 'boolean', default: false },
-        'dry-run': { type: 'boolean', default: false },
-        note: { type: 'string' },
-        start: { type: 'string' },
-        end: { type: 'string' },
-      },
-      true,
-    );
+    const { values, positionals } = parseCommandArgs('schedule', argv, OPTIONS, true);
     const [sub, arg, ...extra] = positionals;
     if (!sub) throw new UsageError('vsnap schedule: give a subcommand; see "vsnap schedule --help"');
     if (extra.length > 0) throw new UsageError(`vsnap schedule ${sub}: unexpected arguments ${extra.join(' ')}`);
@@ -77,7 +79,7 @@ export const scheduleCommand: Command = {
     // Everything that can be checked offline is checked before connecting.
     let desired: DesiredSchedule[] = [];
     if (sub === 'apply') desired = readScheduleFile(needArg('schedule FILE'));
-    else if (!['list', 'describe', 'pause', 'unpause', 'trigger', 'backfill', 'delete'].includes(sub)) {
+    else if (!(SUBCOMMANDS as readonly string[]).includes(sub)) {
       throw new UsageError(`vsnap schedule: unknown subcommand "${sub}"; see "vsnap schedule --help"`);
     }
     const backfill = sub === 'backfill' ? backfillRange(values.start, values.end) : undefined;

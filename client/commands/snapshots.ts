@@ -16,7 +16,7 @@ import { SnapshotStore } from '../../activities/storage/snapshot-store';
 import { createAwsClients } from '../../worker/aws-clients';
 import { type ClusterConfig, ConfigError, findCluster, loadConfig, type VsnapConfig } from '../../worker/config';
 import type { VerificationRecord } from '../../workflows/restore-types';
-import { type Command, ExitCode, parseCommandArgs, printJson, UsageError } from '../cli';
+import { type Command, type CommandOptions, ExitCode, parseCommandArgs, printJson, UsageError } from '../cli';
 
 const HELP = `Usage: vsnap snapshots list [--cluster NAME] [--json]
        vsnap snapshots inspect KEY|FILE [--cluster NAME] [--json]
@@ -56,7 +56,9 @@ const OPTIONS = {
   cluster: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
-} as const;
+} as const satisfies CommandOptions;
+
+const SUBCOMMANDS = ['list', 'inspect'] as const;
 
 interface Flags {
   cluster?: string | undefined;
@@ -67,6 +69,8 @@ export const snapshotsCommand: Command = {
   name: 'snapshots',
   synopsis: 'List stored snapshots or inspect one archive',
   help: HELP,
+  options: OPTIONS,
+  subcommands: SUBCOMMANDS,
   async run(argv) {
     const { values, positionals } = parseCommandArgs('snapshots', argv, OPTIONS, true);
     const [subcommand, ...args] = positionals;

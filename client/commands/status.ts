@@ -4,6 +4,7 @@ import {
   CONNECTION_HELP,
   CONNECTION_OPTIONS,
   type Command,
+  type CommandOptions,
   ExitCode,
   parseCommandArgs,
   printJson,
@@ -26,6 +27,11 @@ Examples:
   vsnap status backup-prod-2026-11-28T06-00-00-000Z
   vsnap watch verify-prod-2026-11-28T03-00-00-000Z`;
 
+const OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  watch: { type: 'boolean', default: false },
+} as const satisfies CommandOptions;
+
 const FINAL_FAILURES = new Set(['FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT']);
 
 function statusCommand(name: 'status' | 'watch'): Command {
@@ -33,13 +39,9 @@ function statusCommand(name: 'status' | 'watch'): Command {
     name,
     synopsis: name === 'status' ? "Show a run's status and step" : 'Follow a run live until it ends',
     help: HELP,
+    options: OPTIONS,
     async run(argv) {
-      const { values, positionals } = parseCommandArgs(
-        name,
-        argv,
-        { ...CONNECTION_OPTIONS, watch: { type: 'boolean', default: false } },
-        true,
-      );
+      const { values, positionals } = parseCommandArgs(name, argv, OPTIONS, true);
       const [workflowId] = positionals;
       if (!workflowId || positionals.length > 1) throw new UsageError(`vsnap ${name}: give exactly one WORKFLOW_ID`);
       const follow = name === 'watch' || values.watch;

@@ -7,6 +7,7 @@ import {
   CONNECTION_HELP,
   CONNECTION_OPTIONS,
   type Command,
+  type CommandOptions,
   givenFields,
   numberFlag,
   parseCommandArgs,
@@ -39,22 +40,25 @@ Examples:
   vsnap verify --cluster prod
   vsnap verify --cluster prod --snapshot vsnap/prod/2026-11-28T01-28-02.081Z.snap --json`;
 
+const OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  cluster: { type: 'string' },
+  target: { type: 'string' },
+  snapshot: { type: 'string' },
+  'max-age-days': { type: 'string' },
+  webhook: { type: 'string' },
+  'notify-success': { type: 'boolean', default: false },
+  'no-wait': { type: 'boolean', default: false },
+  id: { type: 'string' },
+} as const satisfies CommandOptions;
+
 export const verifyCommand: Command = {
   name: 'verify',
   synopsis: 'Run a restore drill and print its report',
   help: HELP,
+  options: OPTIONS,
   async run(argv) {
-    const { values } = parseCommandArgs('verify', argv, {
-      ...CONNECTION_OPTIONS,
-      cluster: { type: 'string' },
-      target: { type: 'string' },
-      snapshot: { type: 'string' },
-      'max-age-days': { type: 'string' },
-      webhook: { type: 'string' },
-      'notify-success': { type: 'boolean', default: false },
-      'no-wait': { type: 'boolean', default: false },
-      id: { type: 'string' },
-    });
+    const { values } = parseCommandArgs('verify', argv, OPTIONS);
     const input = givenFields([
       ['cluster', values.cluster],
       ['target', values.target],

@@ -14,22 +14,14 @@ import { DISK_FACTOR } from '../../activities/ephemeral/ephemeral-server';
 import { PRODUCTION_RUNTIME_ENV } from '../../bench/worker-process';
 import { parseScheduleFile } from '../../client/schedules/schedule-file';
 import { type EphemeralDrillConfig, loadConfig, type VsnapConfig } from '../../worker/config';
+import { BUILT_IN_KINDS } from './kubernetes-tools';
 
 const root = path.resolve(__dirname, '../..');
 const bin = path.join(root, '.tools/venv/bin');
 // The oldest Kubernetes we expect to deploy to (EKS standard support); the tool ships 1.25+.
 const K8S_VERSION = '1.30.0';
 const OVERLAYS = ['prod', 'staging'];
-// Kinds the validator must check: a missing schema would otherwise only be a WARN.
-const BUILT_IN = [
-  'Deployment',
-  'Job',
-  'Service',
-  'PodDisruptionBudget',
-  'NetworkPolicy',
-  'ServiceAccount',
-  'ConfigMap',
-];
+const BUILT_IN = BUILT_IN_KINDS;
 // CRDs without a schema in the validator; they are skipped, nothing else may be.
 const CRD_KINDS = ['ExternalSecret'];
 
@@ -195,6 +187,14 @@ describe('deploy/Dockerfile', () => {
       /--build-arg DRILL_SERVER_IMAGE=hashicorp\/vault:/,
       'the header tells how to drill Vault clusters',
     );
+  });
+
+  it("puts vsnap on PATH: the package's bin, compiled and executable", () => {
+    const text = readFileSync(path.join(root, 'deploy/Dockerfile'), 'utf8');
+    const bin = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { bin: { vsnap: string } }).bin
+      .vsnap;
+    assert.match(text, new RegExp(`chmod 755 ${bin.replaceAll('.', '\\.')}`));
+    assert.match(text, new RegExp(`^RUN ln -s /app/${bin.replaceAll('.', '\\.')} /usr/local/bin/vsnap$`, 'm'));
   });
 
   it('runs the worker with the memory settings the bench measured', () => {

@@ -1,7 +1,7 @@
 // Browser end-to-end test: an operator starts a restore drill (`verify`) from the Temporal Web
 // UI's "Start Workflow" form and watches it complete, with a real vsnap worker behind it.
 //
-// Needs the local stack (`npm run stack:up`) and Debian's chromium (`bash scripts/install-browser.sh`),
+// Needs the local stack (`npm run stack:up`) and Debian's chromium (`bash scripts/install-test-packages.sh`),
 // driven headless by playwright-core; no Playwright browser download. Restores into the `drill`
 // cluster, so run it alone, never at the same time as `npm test`:
 //
@@ -131,7 +131,7 @@ describe('Temporal Web UI', () => {
   test('starts a verify drill from the Start Workflow form and shows it Completed', { timeout: 360_000 }, async () => {
     assert.ok(
       existsSync(CHROMIUM),
-      `${CHROMIUM} is missing: run "bash scripts/install-browser.sh" (as root) to install Debian's chromium`,
+      `${CHROMIUM} is missing: run "bash scripts/install-test-packages.sh" (as root) to install Debian's chromium`,
     );
     assert.ok(worker, 'the test worker started');
 
