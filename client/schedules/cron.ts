@@ -1,6 +1,8 @@
 // Validates the cron strings of a schedule file before anything is applied, so an operator
 // gets "line 7: minute field 61 is out of range 0-59" instead of a server error halfway.
-// Temporal accepts standard 5-field cron and the @hourly/@daily/@weekly/@monthly shorthands.
+// Temporal accepts standard 5-field cron and the @hourly/@daily/@weekly/@monthly shorthands,
+// with an optional time zone prefix (`CRON_TZ=Europe/Paris 0 3 * * *`, or `TZ=`) and a comment
+// after `#`; the zone must be one this machine's time zone database knows.
 
 const SHORTHANDS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']);
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
@@ -25,11 +27,16 @@ const FIELDS: Field[] = [
 
 /** Returns a problem description, or undefined when the expression is valid. */
 export function cronProblem(expression: string): string | undefined {
-  const trimmed = expression.trim();
+  const withoutComment = expression.split('#')[0];
+  const zoned = /^\s*(?:CRON_TZ|TZ)=(\S*)\s+(.*)$/.exec(withoutComment);
+  if (zoned && !isTimeZone(zoned[1])) {
+    return `"${expression}": time zone "${zoned[1]}" is not an IANA time zone (e.g. CRON_TZ=Europe/Paris)`;
+  }
+  const trimmed = (zoned ? zoned[2] : withoutComment).trim();
   if (SHORTHANDS.has(trimmed)) return undefined;
   const parts = trimmed.split(/\s+/);
   if (parts.length !== 5) {
-    return `"${expression}" has ${parts.length} fields; cron needs 5 (minute hour day-of-month month day-of-week), in UTC`;
+    return `"${expression}" has ${parts.length} fields; cron needs 5 (minute hour day-of-month month day-of-week), in UTC unless prefixed with CRON_TZ=<zone>`;
   }
   for (let i = 0; i < 5; i++) {
     const problem = fieldProblem(parts[i], FIELDS[i]);
@@ -66,4 +73,14 @@ function valueOf(token: string, field: Field): number | undefined {
   if (/^\d+$/.test(token)) return Number(token);
   const index = field.names?.indexOf(token.toUpperCase()) ?? -1;
   return index >= 0 ? index + (field.nameBase ?? 0) : undefined;
+}
+
+function isTimeZone(zone: string): boolean {
+  if (!zone) return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
 }
