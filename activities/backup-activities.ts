@@ -16,7 +16,7 @@ import { snapshotKeyFor } from './storage/snapshot-keys';
 import { resolveActiveNode } from './vault/active-node';
 import { type Inventory, takeInventory } from './vault/inventory';
 import { loginToVault, type VaultSession } from './vault/vault-login';
-import type { ClusterConfig } from '../worker/config';
+import type { ClusterConfig } from '../config/cluster-schema';
 
 export interface BackupPlan {
   cluster: string;
@@ -24,6 +24,8 @@ export interface BackupPlan {
   bucket: string;
   prefix: string;
   retention: RetentionPolicy;
+  /** Size of the cluster's newest recorded snapshot: what progress bars estimate this one against. */
+  previousSnapshotBytes?: number;
 }
 
 export interface SnapshotRecord {
@@ -74,12 +76,17 @@ export function createBackupActivities(deps: ActivityDeps) {
         if (cluster.storage.kmsKeyId) await assertKmsKeyUsable(deps.kms, cluster.storage.kmsKeyId);
         await resolveActiveNode(vaultFor(cluster));
         await withVaultSession(cluster, () => Promise.resolve());
+        // Only an estimate for progress bars: not knowing it is no reason to fail the backup.
+        const previous = await deps.store
+          .latestManifest(cluster.storage.bucket, cluster.storage.prefix)
+          .catch(() => undefined);
         return {
           cluster: cluster.name,
           address: cluster.address,
           bucket: cluster.storage.bucket,
           prefix: cluster.storage.prefix,
           retention: cluster.retention,
+          ...(previous ? { previousSnapshotBytes: previous.size } : {}),
         };
       });
     },
@@ -169,6 +176,7 @@ export function createBackupActivities(deps: ActivityDeps) {
                 const validator = new SnapshotArchiveValidator();
                 const hash = createHash('sha256');
                 let size = 0;
+                let stored = 0;
                 const partSizes = planPartSizes(deps.config.partSizeBytes, deps.config.maxUploadParts);
                 let partNumber = 0;
                 // Each part goes to the hash, the validator and S3 in turn; its buffer returns to
@@ -186,8 +194,14 @@ export function createBackupActivities(deps: ActivityDeps) {
                   hash.update(part);
                   size += part.length;
                   await validator.consume(part);
-                  await upload.addPart(part, ctx.cancellationSignal, release);
-                  heartbeat.progress(size);
+                  // Progress counts the parts S3 is done with, not those queued for it: up to
+                  // concurrency + 1 parts wait, and a bar would reach 100% well before the end.
+                  const partLength = part.length;
+                  await upload.addPart(part, ctx.cancellationSignal, () => {
+                    stored += partLength;
+                    heartbeat.progress(stored);
+                    release();
+                  });
                 });
                 for await (const chunk of source as AsyncIterable<Buffer>) await parts.write(chunk);
                 await parts.end();

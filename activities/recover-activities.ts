@@ -4,7 +4,7 @@
 // activities return names, versions and states. The live cluster is reached with vsnap's own
 // login, whose policy must allow the paths recovered (deploy/vault/recover-policy.hcl).
 import { Context } from '@temporalio/activity';
-import type { ClusterConfig } from '../worker/config';
+import type { ClusterConfig } from '../config/cluster-schema';
 import { EPHEMERAL_TARGET, FailureType } from '../workflows/names';
 import type { RecoverItem, RecoverPlan, RecoverRequest } from '../workflows/recover-types';
 import type { RestorePlan } from '../workflows/restore-types';

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { Context } from '@temporalio/activity';
 import { EPHEMERAL_TARGET, FailureType } from '../workflows/names';
 import type { RestorePlan, RestorePlanRequest, VerificationRecord } from '../workflows/restore-types';
-import type { ClusterConfig } from '../worker/config';
+import type { ClusterConfig } from '../config/cluster-schema';
 import { type ActivityDeps, clusterOrFail, vaultFor } from './deps';
 import { checkEphemeralFits } from './ephemeral/restored-snapshot';
 import { resolveSnapshot } from './storage/resolve-snapshot';

@@ -3,7 +3,7 @@
 // listable, the storage entries of every mount against the snapshot's state.bin, and a real
 // login with the source's credentials. Shared by restores into a cluster and ephemeral drills.
 import { pipeline } from 'node:stream/promises';
-import type { ClusterConfig } from '../worker/config';
+import type { ClusterConfig } from '../config/cluster-schema';
 import type { RestoreCheck, RestorePlan } from '../workflows/restore-types';
 import { SnapshotArchiveValidator } from './archive/snapshot-archive';
 import { StateKeyCounter } from './archive/state-keys';

@@ -2,7 +2,7 @@
 // own keyring, unless an earlier drill already gave it the source's; after a restore it runs
 // on the source's. Trying both, in the likelier order, is what lets a step resume from any
 // state a killed or cancelled run left behind.
-import type { ClusterConfig } from '../worker/config';
+import type { ClusterConfig } from '../config/cluster-schema';
 import { FailureType } from '../workflows/names';
 import type { ActivityDeps } from './deps';
 import { failure } from './failures';

@@ -8,7 +8,7 @@
 // workflow waits for the step to finish cancelling (WAIT_CANCELLATION_COMPLETED) before it
 // reports. Root tokens cross between steps only wrapped (token-handoff.ts).
 import { Context } from '@temporalio/activity';
-import type { ClusterConfig } from '../worker/config';
+import type { ClusterConfig } from '../config/cluster-schema';
 import { FailureType } from '../workflows/names';
 import type { RestorePlan } from '../workflows/restore-types';
 import { type ActivityDeps, clusterOrFail, vaultFor } from './deps';

@@ -1,7 +1,7 @@
 // The comparison points, run with the real tools an operator would use:
-//   limit  — Vault itself: the raw snapshot read to /dev/null, the raw snapshot-force upload;
-//   seed   — the procedure vsnap replaces: `bao operator raft snapshot save` then `aws s3 cp`,
-//            and `aws s3 cp` then `bao operator raft snapshot restore -force`.
+//   limit    — Vault itself: the raw snapshot read to /dev/null, the raw snapshot-force upload;
+//   cron-job — the procedure vsnap replaces, as a cron job runs it: `bao operator raft snapshot save`
+//              then `aws s3 cp`, and `aws s3 cp` then `bao operator raft snapshot restore -force`.
 // A restore counts as done at the same point for every method: the target is unsealed (with
 // the source's keys, as the cron-job procedure does), active, and no longer knows a token created
 // just before the restore (vsnap's own definition, activities/vault/restore-wait.ts).
@@ -26,11 +26,11 @@ export class Baselines {
 
   /** The snapshot file the cron-job backup of `round` saved (kept for the raw restore). */
   snapshotFile(round: number): string {
-    return join(this.dir, `seed-${round}.snap`);
+    return join(this.dir, `cron-job-${round}.snap`);
   }
 
-  private seedKey(round: number): string {
-    return `${this.ctx.prefix}/seed/round-${round}.snap`;
+  private cronJobKey(round: number): string {
+    return `${this.ctx.prefix}/cron-job/round-${round}.snap`;
   }
 
   /** curl reads the token from a 0600 file, so it never shows in the process list. */
@@ -84,10 +84,10 @@ export class Baselines {
   }
 
   /** The cron-job procedure's two passes, timed together and each on its own (the upload alone is S3's floor). */
-  async seedBackup(round: number): Promise<{ seconds: number; saveSeconds: number; uploadSeconds: number }> {
+  async cronJobBackup(round: number): Promise<{ seconds: number; saveSeconds: number; uploadSeconds: number }> {
     const file = this.snapshotFile(round);
     const saveSeconds = await timed(() => this.saveSnapshot(file));
-    const uploadSeconds = await this.awsUpload(file, this.seedKey(round));
+    const uploadSeconds = await this.awsUpload(file, this.cronJobKey(round));
     return { seconds: saveSeconds + uploadSeconds, saveSeconds, uploadSeconds };
   }
 
@@ -141,7 +141,8 @@ export class Baselines {
     });
   }
 
-  async seedRestore(round: number): Promise<number> {
+  /** The cron-job procedure's restore: `aws s3 cp` to a file, then `bao operator raft snapshot restore -force`. */
+  async cronJobRestore(round: number): Promise<number> {
     const token = await this.preRestoreToken();
     const file = join(this.dir, `fetched-${round}.snap`);
     const aws = this.awsArgs();
@@ -149,7 +150,7 @@ export class Baselines {
       return await timed(async () => {
         await runCommand(
           this.ctx.aws,
-          ['s3', 'cp', `s3://${this.ctx.bucket}/${this.seedKey(round)}`, file, ...aws.common],
+          ['s3', 'cp', `s3://${this.ctx.bucket}/${this.cronJobKey(round)}`, file, ...aws.common],
           aws.env,
         );
         await runCommand(this.ctx.bao, ['operator', 'raft', 'snapshot', 'restore', '-force', file], {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { vaultFor } from '../activities/deps';
 import { resolveActiveNode } from '../activities/vault/active-node';
 import type { VaultHttp } from '../activities/vault/vault-http';
-import type { ClusterConfig } from '../worker/config';
+import type { ClusterConfig } from '../config/cluster-schema';
 
 export const repoRoot = join(__dirname, '..');
 const stackDir = join(repoRoot, '.stack');

@@ -1,9 +1,10 @@
 // npm run bench [-- --size 512 --rounds 3 --small 128 --large 1024 --quick --keep-data --no-network --no-seaweedfs --out DIR]
-// Measures vsnap's backup and restore against Vault's own limit and the cron-job procedure's two-pass
-// procedure, alternating the methods round by round; then the backup against `aws s3 cp` on a
-// modelled network like S3's (latency, a cap per connection), with a sweep of upload concurrency
-// and part size; then the restores again with S3 on SeaweedFS (a store that is not a mock of
-// AWS); then the worker's peak memory at two sizes and the fixed cost of a near-empty backup.
+// Measures vsnap's backup and restore against Vault's own limit and the two-pass cron-job
+// procedure vsnap replaces, alternating the methods round by round; then the backup against
+// `aws s3 cp` on a modelled network like S3's (latency, a cap per connection), with a sweep of
+// upload concurrency and part size; then the restores again with S3 on SeaweedFS (a store that
+// is not a mock of AWS); then the worker's peak memory at two sizes and the fixed cost of a
+// near-empty backup.
 // Prints a table; writes JSON to bench/results/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -150,10 +151,10 @@ async function main(): Promise<void> {
 
     await fill(options.sizeMiB);
     const samples: Samples = {
-      backup: { limit: [], seed: [], vsnap: [] },
-      restore: { limit: [], seed: [], vsnap: [] },
+      backup: { limit: [], cronJob: [], vsnap: [] },
+      restore: { limit: [], cronJob: [], vsnap: [] },
       restoreSteps: [],
-      seedPasses: { save: [], upload: [] },
+      cronJobPasses: { save: [], upload: [] },
       workerCpuPerGiB: { backup: [], restore: [] },
     };
     /** Runs a vsnap run on the worker and records the worker's CPU per GiB of `bytes()`. */
@@ -165,15 +166,15 @@ async function main(): Promise<void> {
     };
     let snapshotBytes = 0;
     for (let round = 0; round < options.rounds; round++) {
-      say(`round ${round + 1}/${options.rounds}: backup (limit, seed, vsnap)`);
+      say(`round ${round + 1}/${options.rounds}: backup (limit, cron-job, vsnap)`);
       let key = '';
       await alternate(round, [
         async () => void samples.backup.limit.push(await baselines.limitBackup()),
         async () => {
-          const seed = await baselines.seedBackup(round);
-          samples.backup.seed.push(seed.seconds);
-          samples.seedPasses.save.push(seed.saveSeconds);
-          samples.seedPasses.upload.push(seed.uploadSeconds);
+          const cronJob = await baselines.cronJobBackup(round);
+          samples.backup.cronJob.push(cronJob.seconds);
+          samples.cronJobPasses.save.push(cronJob.saveSeconds);
+          samples.cronJobPasses.upload.push(cronJob.uploadSeconds);
         },
         async () => {
           const b = await withWorkerCpu(
@@ -186,10 +187,10 @@ async function main(): Promise<void> {
           snapshotBytes = b.size;
         },
       ]);
-      say(`round ${round + 1}/${options.rounds}: restore into drill (limit, seed, vsnap)`);
+      say(`round ${round + 1}/${options.rounds}: restore into drill (limit, cron-job, vsnap)`);
       await alternate(round, [
         async () => void samples.restore.limit.push(await baselines.rawRestore(round)),
-        async () => void samples.restore.seed.push(await baselines.seedRestore(round)),
+        async () => void samples.restore.cronJob.push(await baselines.cronJobRestore(round)),
         async () => {
           const r = await withWorkerCpu(
             samples.workerCpuPerGiB.restore,

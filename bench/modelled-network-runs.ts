@@ -89,7 +89,7 @@ export async function measureOnModelledNetwork(input: {
             samples.traffic.vsnapBackup = count;
           },
           async () => {
-            const key = `${ctx.prefix}/seed/modelled-network-${round}.snap`;
+            const key = `${ctx.prefix}/cron-job/modelled-network-${round}.snap`;
             const [seconds, count] = await counted(network, 'aws s3 cp', () =>
               baselines.awsUpload(file, key, network.endpoint),
             );

@@ -84,7 +84,11 @@ function responseHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHe
 export async function startModelledNetwork(
   s3Endpoint: string,
   model: NetworkModel = DEFAULT_NETWORK_MODEL,
-  options: { caFile?: string } = {},
+  options: {
+    caFile?: string;
+    /** The port to listen on (default: any free one). */
+    port?: number;
+  } = {},
 ): Promise<ModelledNetwork> {
   const upstream = new URL(s3Endpoint);
   const secure = upstream.protocol === 'https:';
@@ -153,7 +157,7 @@ export async function startModelledNetwork(
       forward(req, res);
     }, model.latencyMs);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,

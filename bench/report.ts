@@ -15,11 +15,11 @@ export function median(values: number[]): number {
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 
 export interface Samples {
-  backup: { limit: number[]; seed: number[]; vsnap: number[] };
-  restore: { limit: number[]; seed: number[]; vsnap: number[] };
+  backup: { limit: number[]; cronJob: number[]; vsnap: number[] };
+  restore: { limit: number[]; cronJob: number[]; vsnap: number[] };
   restoreSteps: Record<string, number>[];
   /** The cron-job backup's two passes: `bao … snapshot save` and `aws s3 cp` (S3's own floor). */
-  seedPasses: { save: number[]; upload: number[] };
+  cronJobPasses: { save: number[]; upload: number[] };
   /** The worker process's CPU (user + system, every thread) per vsnap run, seconds per GiB of snapshot. */
   workerCpuPerGiB: { backup: number[]; restore: number[] };
 }
@@ -43,8 +43,8 @@ export interface NetworkFigures {
 /** Restores into drill with S3 on SeaweedFS instead of moto, same data (bench/seaweedfs-restores.ts). */
 export interface SeaweedfsFigures {
   snapshotBytes: number;
-  medians: { seedRestore: number; vsnapRestore: number };
-  samples: { seedRestore: number[]; vsnapRestore: number[] };
+  medians: { cronJobRestore: number; vsnapRestore: number };
+  samples: { cronJobRestore: number[]; vsnapRestore: number[] };
 }
 
 export interface BenchResult {
@@ -55,22 +55,22 @@ export interface BenchResult {
   s3Store: string;
   rounds: number;
   medians: {
-    backup: { limit: number; seed: number; vsnap: number };
-    restore: { limit: number; seed: number; vsnap: number };
+    backup: { limit: number; cronJob: number; vsnap: number };
+    restore: { limit: number; cronJob: number; vsnap: number };
     vsnapRestoreSteps: Record<string, number>;
-    seedPasses: { save: number; upload: number };
+    cronJobPasses: { save: number; upload: number };
   };
   ratios: {
     backupVsLimit: number;
-    backupVsSeed: number;
+    backupVsCronJob: number;
     restoreVsLimit: number;
-    restoreVsSeed: number;
+    restoreVsCronJob: number;
     /** vsnap backup / max(Vault's raw read, `aws s3 cp` of the file alone): a streaming backup's floor is the slower pass. */
     backupVsUploadAlone: number;
     /** vsnap backup / `aws s3 cp` of the same bytes, both on the modelled network; absent when it did not run. */
     backupVsAwsCpModelled?: number;
     /** vsnap restore / the cron-job restore, both with S3 on SeaweedFS; absent when that step did not run. */
-    restoreVsSeedSeaweedfs?: number;
+    restoreVsCronJobSeaweedfs?: number;
   };
   /** Absent with --quick or --no-network. */
   network?: NetworkFigures;
@@ -114,13 +114,13 @@ export function buildResult(input: {
   const seaweedfs = input.seaweedfs && seaweedfsFigures(input.seaweedfs);
   const ratios = {
     backupVsLimit: round(backup.vsnap / backup.limit),
-    backupVsSeed: round(backup.vsnap / backup.seed),
+    backupVsCronJob: round(backup.vsnap / backup.cronJob),
     restoreVsLimit: round(restore.vsnap / restore.limit),
-    restoreVsSeed: round(restore.vsnap / restore.seed),
-    backupVsUploadAlone: round(backup.vsnap / Math.max(backup.limit, median(input.samples.seedPasses.upload))),
+    restoreVsCronJob: round(restore.vsnap / restore.cronJob),
+    backupVsUploadAlone: round(backup.vsnap / Math.max(backup.limit, median(input.samples.cronJobPasses.upload))),
     ...(network ? { backupVsAwsCpModelled: round(network.medians.vsnapBackup / network.medians.awsCp) } : {}),
     ...(seaweedfs
-      ? { restoreVsSeedSeaweedfs: round(seaweedfs.medians.vsnapRestore / seaweedfs.medians.seedRestore) }
+      ? { restoreVsCronJobSeaweedfs: round(seaweedfs.medians.vsnapRestore / seaweedfs.medians.cronJobRestore) }
       : {}),
   };
   const cpu = {
@@ -145,7 +145,12 @@ export function buildResult(input: {
     sizes: { dataMiB: input.dataMiB, snapshotBytes: input.snapshotBytes, blobBytes: input.blobBytes },
     s3Store: input.s3Store,
     rounds: input.rounds,
-    medians: { backup, restore, vsnapRestoreSteps: medianOf(steps), seedPasses: medianOf(input.samples.seedPasses) },
+    medians: {
+      backup,
+      restore,
+      vsnapRestoreSteps: medianOf(steps),
+      cronJobPasses: medianOf(input.samples.cronJobPasses),
+    },
     ratios,
     ...(network ? { network } : {}),
     ...(seaweedfs ? { seaweedfs } : {}),
@@ -164,13 +169,13 @@ export function buildResult(input: {
         cpu.backupWorkerCpuSecondsPerGiB,
         cpu.backupWorkerCpuSecondsPerGiB <= 3.5,
       ),
-      restoreVsSeed: target('<= 1.10', ratios.restoreVsSeed, ratios.restoreVsSeed <= 1.1),
-      ...(ratios.restoreVsSeedSeaweedfs !== undefined
+      restoreVsCronJob: target('<= 1.10', ratios.restoreVsCronJob, ratios.restoreVsCronJob <= 1.1),
+      ...(ratios.restoreVsCronJobSeaweedfs !== undefined
         ? {
-            restoreVsSeedSeaweedfs: target(
+            restoreVsCronJobSeaweedfs: target(
               '<= 1.10',
-              ratios.restoreVsSeedSeaweedfs,
-              ratios.restoreVsSeedSeaweedfs <= 1.1,
+              ratios.restoreVsCronJobSeaweedfs,
+              ratios.restoreVsCronJobSeaweedfs <= 1.1,
             ),
           }
         : {}),
@@ -194,15 +199,30 @@ function networkFigures(n: ModelledNetworkSamples, limit: number): NetworkFigure
 }
 
 function seaweedfsFigures(w: SeaweedfsRestoreSamples): SeaweedfsFigures {
-  const samples = { seedRestore: w.seedRestore, vsnapRestore: w.vsnapRestore };
+  const samples = { cronJobRestore: w.cronJobRestore, vsnapRestore: w.vsnapRestore };
   return { snapshotBytes: w.snapshotBytes, medians: medianOf(samples), samples };
 }
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+const seconds = (n: number) => n.toFixed(2);
+const times = (n: number) => `${n.toFixed(2)}x`;
+
+/** The backup/restore table's columns after the row label, each wide enough for its header. */
+const COLUMNS = [
+  { header: 'limit', width: 8 },
+  { header: 'cron-job', width: 10 },
+  { header: 'vsnap', width: 8 },
+  { header: 'vsnap/limit', width: 12 },
+  { header: 'vsnap/cron-job', width: 16 },
+];
+
+/** One row of the backup/restore table: a 12-character label, then one cell per column. */
+function tableRow(label: string, cells: string[]): string {
+  return label.padEnd(12) + cells.map((cell, i) => cell.padStart(COLUMNS[i].width)).join('');
+}
 
 export function formatTable(r: BenchResult): string {
-  const s = (n: number) => n.toFixed(2).padStart(8);
-  const x = (n: number) => `${n.toFixed(2)}x`.padStart(12);
+  const headers = COLUMNS.map((c) => c.header);
   const b = r.medians.backup;
   const t = r.medians.restore;
   const steps = Object.entries(r.medians.vsnapRestoreSteps)
@@ -213,12 +233,20 @@ export function formatTable(r: BenchResult): string {
     `vsnap bench — ${r.sizes.dataMiB} MiB of KV data, snapshot ${mib(r.sizes.snapshotBytes)}; ` +
       `S3: ${r.s3Store}; median of ${r.rounds} round(s), seconds; ${r.machine.cores} cores, node ${r.machine.node}`,
     '',
-    `            ${'limit'.padStart(8)}${'seed'.padStart(8)}${'vsnap'.padStart(8)}${'vsnap/limit'.padStart(12)}${'vsnap/seed'.padStart(12)}`,
-    `backup      ${s(b.limit)}${s(b.seed)}${s(b.vsnap)}${x(r.ratios.backupVsLimit)}${x(r.ratios.backupVsSeed)}`,
-    `restore     ${s(t.limit)}${s(t.seed)}${s(t.vsnap)}${x(r.ratios.restoreVsLimit)}${x(r.ratios.restoreVsSeed)}`,
+    tableRow('', headers),
+    tableRow('backup', [
+      ...[b.limit, b.cronJob, b.vsnap].map(seconds),
+      times(r.ratios.backupVsLimit),
+      times(r.ratios.backupVsCronJob),
+    ]),
+    tableRow('restore', [
+      ...[t.limit, t.cronJob, t.vsnap].map(seconds),
+      times(r.ratios.restoreVsLimit),
+      times(r.ratios.restoreVsCronJob),
+    ]),
     ...(r.seaweedfs ? formatSeaweedfs(r) : []),
-    `            seed backup = snapshot save ${r.medians.seedPasses.save.toFixed(2)} s + aws s3 cp ` +
-      `${r.medians.seedPasses.upload.toFixed(2)} s (the upload alone: this S3 endpoint's floor)`,
+    `            cron-job backup = snapshot save ${r.medians.cronJobPasses.save.toFixed(2)} s + aws s3 cp ` +
+      `${r.medians.cronJobPasses.upload.toFixed(2)} s (the upload alone: this S3 endpoint's floor)`,
     `            vsnap restore steps: ${steps}`,
     `            vsnap backup / max(vault read, aws s3 cp alone): ${r.ratios.backupVsUploadAlone.toFixed(2)}x`,
     `worker CPU  ${r.cpu.backupWorkerCpuSecondsPerGiB.toFixed(2)} CPU-s per GiB backed up, ` +
@@ -244,10 +272,14 @@ export function formatTable(r: BenchResult): string {
 /** The restore again with S3 on SeaweedFS, as a row under the restore row, and what it is. */
 function formatSeaweedfs(r: BenchResult): string[] {
   const w = r.seaweedfs!;
-  const s = (n: number) => n.toFixed(2).padStart(8);
   return [
-    `  SeaweedFS ${'—'.padStart(8)}${s(w.medians.seedRestore)}${s(w.medians.vsnapRestore)}${'—'.padStart(12)}` +
-      `${`${r.ratios.restoreVsSeedSeaweedfs!.toFixed(2)}x`.padStart(12)}`,
+    tableRow('  SeaweedFS', [
+      '—',
+      seconds(w.medians.cronJobRestore),
+      seconds(w.medians.vsnapRestore),
+      '—',
+      times(r.ratios.restoreVsCronJobSeaweedfs!),
+    ]),
     `            SeaweedFS: the same restores with S3 on SeaweedFS (scripts/with-seaweedfs.sh), ` +
       `snapshot ${mib(w.snapshotBytes)}, median of ${w.samples.vsnapRestore.length}`,
   ];
@@ -258,7 +290,7 @@ function formatNetwork(r: BenchResult): string[] {
   const n = r.network!;
   const s = (v: number) => v.toFixed(2).padStart(12);
   const x = (v: number) => `${v.toFixed(2)}x`.padStart(17);
-  const loopback = { awsCp: r.medians.seedPasses.upload, vsnap: r.medians.backup.vsnap };
+  const loopback = { awsCp: r.medians.cronJobPasses.upload, vsnap: r.medians.backup.vsnap };
   const trafficText = (t: RequestCount) => `${t.requests} requests, ${t.connections} new connections`;
   const mbs = n.model.bytesPerSecondPerConnection / 1e6;
   return [

@@ -7,8 +7,8 @@ import { repoRoot } from './context';
 
 /** What bench/seaweedfs-restores.ts prints: one JSON line, seconds per restore into drill. */
 export interface SeaweedfsRestoreSamples {
-  /** `aws s3 cp` from SeaweedFS, then `bao operator raft snapshot restore -force`. */
-  seedRestore: number[];
+  /** The cron-job procedure: `aws s3 cp` from SeaweedFS, then `bao operator raft snapshot restore -force`. */
+  cronJobRestore: number[];
   vsnapRestore: number[];
   /** Of the last vsnap backup restored. */
   snapshotBytes: number;
@@ -54,11 +54,11 @@ function parseSamples(stdout: string): SeaweedfsRestoreSamples {
   } catch {
     throw new Error(`bench/seaweedfs-restores.ts printed no JSON samples; its stdout ended: ${last.slice(-400)}`);
   }
-  const { seedRestore, vsnapRestore, snapshotBytes } = parsed;
-  if (!Array.isArray(seedRestore) || !Array.isArray(vsnapRestore) || typeof snapshotBytes !== 'number') {
+  const { cronJobRestore, vsnapRestore, snapshotBytes } = parsed;
+  if (!Array.isArray(cronJobRestore) || !Array.isArray(vsnapRestore) || typeof snapshotBytes !== 'number') {
     throw new Error(`bench/seaweedfs-restores.ts printed unexpected samples: ${last.slice(0, 400)}`);
   }
-  return { seedRestore, vsnapRestore, snapshotBytes };
+  return { cronJobRestore, vsnapRestore, snapshotBytes };
 }
 
 /**

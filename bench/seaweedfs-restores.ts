@@ -38,15 +38,15 @@ async function main(): Promise<void> {
   let temporal: VsnapClient | undefined;
   try {
     temporal = await connectTemporal({});
-    const samples: SeaweedfsRestoreSamples = { seedRestore: [], vsnapRestore: [], snapshotBytes: 0 };
+    const samples: SeaweedfsRestoreSamples = { cronJobRestore: [], vsnapRestore: [], snapshotBytes: 0 };
     for (let round = 0; round < rounds; round++) {
-      say(`round ${round + 1}/${rounds}: backups into SeaweedFS (seed, vsnap; not timed)`);
-      await baselines.seedBackup(round);
+      say(`round ${round + 1}/${rounds}: backups into SeaweedFS (cron-job, vsnap; not timed)`);
+      await baselines.cronJobBackup(round);
       const backup = await vsnapBackup(temporal);
       samples.snapshotBytes = backup.size;
-      say(`round ${round + 1}/${rounds}: restore into drill (seed, vsnap)`);
+      say(`round ${round + 1}/${rounds}: restore into drill (cron-job, vsnap)`);
       await alternate(round, [
-        async () => void samples.seedRestore.push(await baselines.seedRestore(round)),
+        async () => void samples.cronJobRestore.push(await baselines.cronJobRestore(round)),
         async () => void samples.vsnapRestore.push((await vsnapRestore(temporal!, backup.key)).seconds),
       ]);
       baselines.removeSnapshotFile(round);

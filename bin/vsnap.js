@@ -3,5 +3,4 @@
 // edits take effect without a build. The installed package's bin is the compiled
 // dist/client/main.js instead, which needs no dev tools.
 require('tsx/cjs');
-const { runCli } = require('../client/main.ts');
-runCli(process.argv.slice(2)).then((code) => process.exit(code));
+require('../client/main.ts').runAsMain(process.argv.slice(2));

@@ -30,6 +30,8 @@ export const CONNECTION_OPTIONS = {
   namespace: { type: 'string' },
   'task-queue': { type: 'string' },
   profile: { type: 'string' },
+  'codec-endpoint': { type: 'string' },
+  'codec-auth': { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies CommandOptions;
@@ -41,6 +43,13 @@ export const CONNECTION_HELP = `Connection (as in the temporal CLI):
   --profile NAME        a profile of the Temporal CLI's TOML config (env TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE)
   TLS and Temporal Cloud: env TEMPORAL_API_KEY, TEMPORAL_TLS, TEMPORAL_TLS_CLIENT_CERT_PATH,
   TEMPORAL_TLS_CLIENT_KEY_PATH, ... exactly as the temporal CLI reads them.
+
+Encrypted payloads (when the worker encrypts them; as the temporal CLI's codec flags):
+  --codec-endpoint URL  encode and decode through this codec server ("vsnap codec-server"), with no
+                        keys here (env VSNAP_CODEC_ENDPOINT); wins over local keys when both are set
+  --codec-auth VALUE    the Authorization header sent to it, e.g. "Bearer $TOKEN" (env VSNAP_CODEC_AUTH;
+                        prefer the env var: a flag shows in ps and shell history); never printed
+  Or local keys, read as the worker reads them: VSNAP_CODEC_KEYS_FILE, VSNAP_CODEC_KEYS, VSNAP_CODEC_KEYS_KMS_CIPHERTEXT.
 
 Output:
   --json                machine-readable JSON on stdout

@@ -80,6 +80,23 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  void runCli(process.argv.slice(2)).then((code) => process.exit(code));
+/**
+ * Runs the CLI as the process. Should a command's promise never settle (nothing left to wait
+ * for, no result), Node would exit 0 without a word; a script would take that for success.
+ */
+export function runAsMain(argv: string[]): void {
+  let settled = false;
+  process.once('beforeExit', () => {
+    if (settled) return;
+    console.error(
+      `vsnap ${argv[0] ?? ''}: stopped before the command finished (an internal error); treat it as failed`,
+    );
+    process.exit(ExitCode.runFailed);
+  });
+  void runCli(argv).then((code) => {
+    settled = true;
+    process.exit(code);
+  });
 }
+
+if (require.main === module) runAsMain(process.argv.slice(2));

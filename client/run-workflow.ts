@@ -6,12 +6,17 @@ import { type RunKind, runSearchAttributes } from '../workflows/search-attribute
 import { connectTemporal, type VsnapClient } from './connection';
 import { ExitCode, printJson } from './cli';
 import { describeFailure } from '../workflows/failure-chain';
+import { followRun, ProgressView } from './progress';
+import { CodecError } from './remote-codec';
 
+/** The flags of CONNECTION_OPTIONS (client/cli.ts), as parseArgs returns them. */
 export interface ConnectionFlags {
   address?: string | undefined;
   namespace?: string | undefined;
   'task-queue'?: string | undefined;
   profile?: string | undefined;
+  'codec-endpoint'?: string | undefined;
+  'codec-auth'?: string | undefined;
 }
 
 export function connectWith(flags: ConnectionFlags): Promise<VsnapClient> {
@@ -20,6 +25,10 @@ export function connectWith(flags: ConnectionFlags): Promise<VsnapClient> {
     ...(flags.namespace ? { namespace: flags.namespace } : {}),
     ...(flags['task-queue'] ? { taskQueue: flags['task-queue'] } : {}),
     ...(flags.profile ? { profile: flags.profile } : {}),
+    codec: {
+      ...(flags['codec-endpoint'] ? { endpoint: flags['codec-endpoint'] } : {}),
+      ...(flags['codec-auth'] ? { authorization: flags['codec-auth'] } : {}),
+    },
   });
 }
 
@@ -37,6 +46,8 @@ export interface RunOptions<R> {
   wait: boolean;
   json: boolean;
   flags: ConnectionFlags;
+  /** While waiting: the run's progress on stderr (off with --no-progress). */
+  progress?: boolean;
   printResult(result: R): void;
   /** Called once the run started, while waiting (e.g. to send an approval). */
   afterStart?(client: VsnapClient, workflowId: string): Promise<void>;
@@ -57,9 +68,8 @@ export async function runWorkflow<R>(o: RunOptions<R>): Promise<number> {
       return ExitCode.ok;
     }
     if (!o.json) console.error(`${o.kind} ${o.workflowId} started; waiting for it to finish...`);
-    await o.afterStart?.(temporal, o.workflowId);
     try {
-      const result = (await handle.result()) as R;
+      const result = await waitWithProgress<R>(temporal, handle, o);
       if (o.json) printJson({ workflowId: o.workflowId, status: 'completed', result });
       else o.printResult(result);
       return ExitCode.ok;
@@ -72,6 +82,44 @@ export async function runWorkflow<R>(o: RunOptions<R>): Promise<number> {
     }
   } finally {
     await temporal.close();
+  }
+}
+
+/** Every 5 s off a terminal while only bytes move: a CI log shows it is alive without filling up. */
+const PLAIN_PROGRESS_INTERVAL_MS = 5000;
+
+/**
+ * The run's result; meanwhile its progress on stderr, so stdout holds only the result (and
+ * --json stays JSON). A codec error while following (no keys, a refused token) fails the wait
+ * at once: the result could not be read either, and a backup may take hours.
+ */
+async function waitWithProgress<R>(temporal: VsnapClient, handle: WorkflowHandle, o: RunOptions<R>): Promise<R> {
+  const view = o.progress
+    ? new ProgressView({
+        tty: Boolean(process.stderr.isTTY),
+        write: (text) => process.stderr.write(text),
+        columns: process.stderr.columns,
+        plainIntervalMs: PLAIN_PROGRESS_INTERVAL_MS,
+      })
+    : undefined;
+  const stop = new AbortController();
+  // Only a codec error ends the wait; anything else (a Temporal hiccup) skips one update.
+  const following = view
+    ? followRun(temporal.client, handle, view, {
+        signal: stop.signal,
+        transient: (err) => !(err instanceof CodecError),
+      })
+    : undefined;
+  /** `promise`, or sooner the error that ended the progress display. */
+  const unlessFollowingFails = <T>(promise: Promise<T>): Promise<T> =>
+    following ? Promise.race([promise, following.then(() => promise)]) : promise;
+  try {
+    await unlessFollowingFails(Promise.resolve(o.afterStart?.(temporal, o.workflowId)));
+    return (await unlessFollowingFails(handle.result())) as R;
+  } finally {
+    stop.abort();
+    await following?.catch(() => undefined);
+    view?.finish(false);
   }
 }
 

@@ -1,79 +1,21 @@
 // The one config parser: environment variables plus an optional JSON file listing Vault
-// clusters. Validation collects every problem, so an operator fixes a config in one pass.
+// clusters. The file's clusters are checked by their schema (config/cluster-schema.ts), then by
+// what a schema cannot say; env mode builds the same cluster and runs the same checks.
+// Validation collects every problem, so an operator fixes a config in one pass.
 import { existsSync, readFileSync } from 'node:fs';
-import type { KeySourceConfig } from '../activities/keys/key-shares';
 import type { WorkerDeploymentVersion } from '@temporalio/common';
+import { type ClusterConfig, ClusterFieldsSchema, ClusterSchema, ConfigFileSchema } from '../config/cluster-schema';
+import { parseFields, validFields } from '../config/schema-problems';
 import { S3_MAX_PART_BYTES, S3_MAX_PARTS, S3_MIN_PART_BYTES } from '../activities/storage/part-sizes';
 import { DEFAULT_TASK_QUEUE, EPHEMERAL_TARGET } from '../workflows/names';
 import { DEFAULT_DEPLOYMENT_NAME } from './versioning';
 
-export type AppRoleCredentialSource =
-  /** Role and secret IDs from environment variables (the cron-job procedure's External Secret sets these names). */
-  | { source: 'env'; roleIdEnv: string; secretIdEnv: string }
-  /** A Secrets Manager secret holding JSON with APPROLE_ROLE_ID and APPROLE_SECRET_ID, as the cron-job procedure stores it. */
-  | { source: 'secretsManager'; secretId: string };
-
-export type VaultAuthConfig =
-  | { method: 'approle'; mount: string; credentials: AppRoleCredentialSource }
-  | { method: 'kubernetes'; mount: string; role: string; jwtPath: string }
-  /** A token from an environment variable. vsnap never revokes it: it is the operator's. */
-  | { method: 'token'; tokenEnv: string };
-
-export interface ClusterConfig {
-  name: string;
-  address: string;
-  caCertFile?: string;
-  /** The name Vault's certificate is checked against when the address's host is not in it. */
-  tlsServerName?: string;
-  /** A client certificate and key (PEM files) for listeners that require mutual TLS. */
-  clientCertFile?: string;
-  clientKeyFile?: string;
-  /** The namespace vsnap's calls are made in (Vault Enterprise, OpenBao); snapshots are root-only. */
-  namespace?: string;
-  /** Allows an http:// address: tokens, secret IDs and key shares would cross the network in clear. */
-  allowInsecureHttp?: boolean;
-  auth: VaultAuthConfig;
-  storage: { bucket: string; prefix: string; kmsKeyId?: string };
-  retention: { keep: number; maxAgeDays?: number };
-  /** KV v2 mount and path of the canary written before each snapshot (the cron-job procedure's secret/check_timestamp). */
-  canary: { mount: string; path: string };
-  /**
-   * A protected cluster is never a restore target without an approval (the `approve` update).
-   * Every cluster is protected unless its config says `"protected": false` (VSNAP_PROTECTED=false).
-   */
-  protected: boolean;
-  /**
-   * This cluster's key shares (Shamir unseal keys, or recovery keys with auto-unseal), for
-   * regenerating a root token and unsealing after a restore.
-   */
-  keyShares?: KeySourceConfig;
-  /**
-   * For a drill cluster: the cluster whose snapshots it rehearses. Restores from that source
-   * into this cluster are declared intent (no `force` needed) and are `verify`'s default.
-   */
-  drillSource?: string;
-  /** How this cluster's snapshots are rehearsed when no drill cluster is configured for it. */
-  drill?: { ephemeral: EphemeralDrillConfig };
-}
-
-/**
- * A throwaway server the worker starts beside itself, on loopback, to restore a snapshot into:
- * for a restore drill with no standing drill cluster, and to read one secret out of a snapshot.
- */
-export interface EphemeralDrillConfig {
-  /** A `bao` or `vault` binary at least as new as the cluster it rehearses. */
-  binary: string;
-  /** Where each throwaway server's Raft directory is made (and wiped); an emptyDir in Kubernetes. */
-  dataDir: string;
-  /** Snapshots larger than this are refused before anything starts; size dataDir at 3x it. */
-  maxSnapshotBytes: number;
-  /**
-   * How the restored server unseals: with the cluster's own Shamir unseal keys (its keyShares),
-   * or by the same auto-unseal seal as the cluster (a `seal "awskms" {...}` or "transit" stanza
-   * in an HCL file), which then needs the cluster's recovery keys as its keyShares.
-   */
-  seal: { type: 'shamir' } | { type: 'auto'; stanzaFile: string };
-}
+export type {
+  AppRoleCredentialSource,
+  ClusterConfig,
+  EphemeralDrillConfig,
+  VaultAuthConfig,
+} from '../config/cluster-schema';
 
 export interface VsnapConfig {
   /** Address and namespace when set in env; otherwise the Temporal envconfig profile decides. */
@@ -120,7 +62,6 @@ export class ConfigError extends Error {
   }
 }
 
-const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
 const MiB = 1024 * 1024;
 const MIN_PART_MIB = S3_MIN_PART_BYTES / MiB;
@@ -132,8 +73,6 @@ const MAX_UPLOAD_CONCURRENCY = 16;
  */
 const PART_BUFFERS_BUDGET_MIB = 1024;
 const MAX_VAULT_STREAM_IDLE_SECONDS = 3600;
-
-type Raw = Record<string, unknown>;
 
 /** Reads the worker's configuration from `env` (and the file `VSNAP_CONFIG` names, if any). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): VsnapConfig {
@@ -149,14 +88,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VsnapConfig {
   }
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL=${logLevel} is not one of ${LOG_LEVELS.join(', ')}`);
 
-  let clusters: ClusterConfig[] = [];
   const file = env.VSNAP_CONFIG;
-  if (file) {
-    const raw = readConfigFile(file, problems);
-    if (raw) clusters = parseClusters(raw.clusters, `${file}: clusters`, problems);
-  } else {
-    clusters = [clusterFromEnv(env, problems)];
-  }
+  const clusters = file ? clustersFromFile(file, problems) : clusterFromEnv(env, problems);
 
   const config: VsnapConfig = {
     temporal: {
@@ -270,319 +203,200 @@ function deploymentFrom(env: NodeJS.ProcessEnv, problems: string[]): { deploymen
   return { deployment: { deploymentName, buildId } };
 }
 
-function readConfigFile(file: string, problems: string[]): Raw | undefined {
+/** The file's JSON, or undefined (and the problem) when it is missing or not JSON. */
+function readConfigFile(file: string, problems: string[]): { json: unknown } | undefined {
   if (!existsSync(file)) {
     problems.push(`VSNAP_CONFIG=${file}: no such file; point it at a JSON config (see README "Configuration")`);
     return undefined;
   }
   try {
-    const raw: unknown = JSON.parse(readFileSync(file, 'utf8'));
-    if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) return raw as Raw;
-    problems.push(`${file}: must hold a JSON object with a "clusters" array`);
+    return { json: JSON.parse(readFileSync(file, 'utf8')) as unknown };
   } catch (err) {
     problems.push(`${file}: not valid JSON (${(err as Error).message})`);
-  }
-  return undefined;
-}
-
-/** The cron-job procedure's deployment, with no file: one cluster from VAULT_ADDR, BUCKET_NAME and the AppRole env vars. */
-function clusterFromEnv(env: NodeJS.ProcessEnv, problems: string[]): ClusterConfig {
-  const name = env.VSNAP_CLUSTER || 'vault';
-  const raw: Raw = {
-    name,
-    address: env.VAULT_ADDR,
-    caCertFile: env.VAULT_CACERT,
-    tlsServerName: env.VAULT_TLS_SERVER_NAME,
-    clientCertFile: env.VAULT_CLIENT_CERT,
-    clientKeyFile: env.VAULT_CLIENT_KEY,
-    allowInsecureHttp: env.VSNAP_ALLOW_INSECURE_HTTP === 'true',
-    auth: authFromEnv(env),
-    storage: { bucket: env.BUCKET_NAME, prefix: env.VSNAP_PREFIX, kmsKeyId: env.VSNAP_KMS_KEY_ID },
-    retention: {
-      keep: env.VSNAP_KEEP ? Number(env.VSNAP_KEEP) : undefined,
-      maxAgeDays: env.VSNAP_MAX_AGE_DAYS ? Number(env.VSNAP_MAX_AGE_DAYS) : undefined,
-    },
-    // "true" and "false" become booleans; any other value stays a string so parseCluster names it.
-    protected:
-      env.VSNAP_PROTECTED === 'true'
-        ? true
-        : env.VSNAP_PROTECTED === 'false'
-          ? false
-          : env.VSNAP_PROTECTED || undefined,
-  };
-  const before = problems.length;
-  const cluster = parseCluster(raw, 'env', problems);
-  // Name env vars, not JSON fields, in what an operator has to fix.
-  for (let i = before; i < problems.length; i++) {
-    problems[i] = problems[i]
-      .replace('env: address', 'VAULT_ADDR')
-      .replace('env: storage.bucket', 'BUCKET_NAME')
-      .replace('env: protected', 'VSNAP_PROTECTED')
-      .replace('env: ', 'env ');
-  }
-  return cluster;
-}
-
-function authFromEnv(env: NodeJS.ProcessEnv): Raw {
-  switch (env.VSNAP_AUTH_METHOD || 'approle') {
-    case 'kubernetes':
-      return { method: 'kubernetes', role: env.VSNAP_K8S_ROLE, mount: env.VSNAP_AUTH_MOUNT };
-    case 'token':
-      return { method: 'token' };
-    case 'approle':
-      return env.VSNAP_APPROLE_SECRET_ARN
-        ? { method: 'approle', credentials: { source: 'secretsManager', secretId: env.VSNAP_APPROLE_SECRET_ARN } }
-        : { method: 'approle', credentials: { source: 'env' } };
-    default:
-      return { method: env.VSNAP_AUTH_METHOD };
-  }
-}
-
-function parseClusters(raw: unknown, where: string, problems: string[]): ClusterConfig[] {
-  if (!Array.isArray(raw) || raw.length === 0) {
-    problems.push(`${where} must be a non-empty array of clusters`);
-    return [];
-  }
-  const clusters = raw.map((c, i) => parseCluster(c, `${where}[${i}]`, problems));
-  const seen = new Set<string>();
-  for (const c of clusters) {
-    if (seen.has(c.name)) problems.push(`${where}: cluster name "${c.name}" appears twice; names must be unique`);
-    seen.add(c.name);
-  }
-  checkDrillSources(clusters, where, problems);
-  return clusters;
-}
-
-function parseCluster(raw: unknown, where: string, problems: string[]): ClusterConfig {
-  const c = (typeof raw === 'object' && raw !== null ? raw : {}) as Raw;
-  const str = (value: unknown, field: string, hint: string): string => {
-    if (typeof value === 'string' && value.length > 0) return value;
-    problems.push(`${where}: ${field} is required (${hint})`);
-    return '';
-  };
-  const name = str(c.name, 'name', 'a short lowercase name such as "prod"');
-  if (name && !NAME.test(name)) problems.push(`${where}: name "${name}" must be lowercase letters, digits and dashes`);
-  if (name === EPHEMERAL_TARGET) {
-    problems.push(`${where}: name "${EPHEMERAL_TARGET}" is reserved (it names a cluster's throwaway drill server)`);
-  }
-  const address = str(c.address, 'address', 'the Vault API address, e.g. https://vault.example.com:8200');
-  if (address && !/^https?:\/\/[^/]+/.test(address)) {
-    problems.push(`${where}: address "${address}" must be an http(s) URL such as https://vault.example.com:8200`);
-  }
-  const storage = (c.storage ?? {}) as Raw;
-  const bucket = str(storage.bucket, 'storage.bucket', 'the S3 bucket that holds snapshots');
-  const prefix =
-    typeof storage.prefix === 'string' && storage.prefix ? storage.prefix.replace(/\/+$/, '') : `vsnap/${name}`;
-  const retention = (c.retention ?? {}) as Raw;
-  const keep = retention.keep ?? 28;
-  if (!Number.isInteger(keep) || (keep as number) < 1) {
-    problems.push(`${where}: retention.keep must be an integer >= 1, got ${JSON.stringify(keep)}`);
-  }
-  const maxAgeDays = retention.maxAgeDays;
-  if (maxAgeDays !== undefined && !(typeof maxAgeDays === 'number' && maxAgeDays > 0)) {
-    problems.push(`${where}: retention.maxAgeDays must be a number > 0, got ${JSON.stringify(maxAgeDays)}`);
-  }
-  const canary = (c.canary ?? {}) as Raw;
-  if (c.protected !== undefined && typeof c.protected !== 'boolean') {
-    problems.push(`${where}: protected must be true or false (default true), got ${JSON.stringify(c.protected)}`);
-  }
-  const tls = parseTls(c, address, where, problems);
-  return {
-    name,
-    address,
-    ...tls,
-    auth: parseAuth(c.auth, `${where}: auth`, problems),
-    storage: {
-      bucket,
-      prefix,
-      ...(typeof storage.kmsKeyId === 'string' && storage.kmsKeyId ? { kmsKeyId: storage.kmsKeyId } : {}),
-    },
-    retention: { keep: keep as number, ...(maxAgeDays !== undefined ? { maxAgeDays: maxAgeDays as number } : {}) },
-    canary: {
-      mount: typeof canary.mount === 'string' ? canary.mount : 'secret',
-      path: typeof canary.path === 'string' ? canary.path : 'check_timestamp',
-    },
-    // Protected unless the config says otherwise: forgetting the field must not expose production.
-    protected: c.protected !== false,
-    ...(c.keyShares !== undefined ? { keyShares: parseKeySource(c.keyShares, `${where}: keyShares`, problems) } : {}),
-    ...(typeof c.drillSource === 'string' && c.drillSource ? { drillSource: c.drillSource } : {}),
-    ...(c.drill !== undefined ? { drill: parseDrill(c.drill, `${where}: drill`, problems) } : {}),
-  };
-}
-
-function parseDrill(raw: unknown, where: string, problems: string[]): { ephemeral: EphemeralDrillConfig } {
-  const d = (typeof raw === 'object' && raw !== null ? raw : {}) as Raw;
-  const e = (typeof d.ephemeral === 'object' && d.ephemeral !== null ? d.ephemeral : undefined) as Raw | undefined;
-  if (!e) {
-    problems.push(`${where}.ephemeral is required: { "binary", "dataDir", "maxSnapshotBytes", "seal" }`);
-    return { ephemeral: { binary: '', dataDir: '', maxSnapshotBytes: 0, seal: { type: 'shamir' } } };
-  }
-  const at = `${where}.ephemeral`;
-  const path = (field: string, hint: string): string => {
-    const value = e[field];
-    if (typeof value === 'string' && value.startsWith('/')) return value;
-    problems.push(`${at}.${field} must be an absolute path (${hint}), got ${JSON.stringify(value)}`);
-    return '';
-  };
-  const binary = path('binary', 'a bao or vault binary, e.g. /usr/local/bin/bao');
-  const dataDir = path('dataDir', 'a writable directory with room for 3x the largest snapshot');
-  const maxSnapshotBytes = e.maxSnapshotBytes;
-  if (!Number.isInteger(maxSnapshotBytes) || (maxSnapshotBytes as number) < 1) {
-    problems.push(
-      `${at}.maxSnapshotBytes must be a positive integer (bytes, e.g. 1073741824 for 1 GiB), got ${JSON.stringify(maxSnapshotBytes)}`,
-    );
-  }
-  const sealRaw = (typeof e.seal === 'object' && e.seal !== null ? e.seal : {}) as Raw;
-  let seal: EphemeralDrillConfig['seal'] = { type: 'shamir' };
-  if (sealRaw.type === 'auto') {
-    const stanzaFile = sealRaw.stanzaFile;
-    if (typeof stanzaFile !== 'string' || !stanzaFile.startsWith('/')) {
-      problems.push(`${at}.seal.stanzaFile must be the absolute path of an HCL file holding the cluster's seal stanza`);
-    }
-    seal = { type: 'auto', stanzaFile: typeof stanzaFile === 'string' ? stanzaFile : '' };
-  } else if (sealRaw.type !== 'shamir') {
-    problems.push(
-      `${at}.seal must be { "type": "shamir" } (unseal with the cluster's key shares) or ` +
-        `{ "type": "auto", "stanzaFile": "/path/seal.hcl" } (the cluster's own auto-unseal), got ${JSON.stringify(e.seal)}`,
-    );
-  }
-  return { ephemeral: { binary, dataDir, maxSnapshotBytes: maxSnapshotBytes as number, seal } };
-}
-
-type ClusterTls = Pick<
-  ClusterConfig,
-  'caCertFile' | 'tlsServerName' | 'clientCertFile' | 'clientKeyFile' | 'namespace' | 'allowInsecureHttp'
->;
-
-/** How vsnap reaches the cluster: its CA, server name, client certificate, namespace, and plain HTTP only by choice. */
-function parseTls(c: Raw, address: string, where: string, problems: string[]): ClusterTls {
-  const text = (field: string): string | undefined => {
-    const value = c[field];
-    if (value === undefined || value === '') return undefined;
-    if (typeof value === 'string') return value;
-    problems.push(`${where}: ${field} must be a string, got ${JSON.stringify(value)}`);
     return undefined;
-  };
-  const file = (field: string): string | undefined => {
-    const path = text(field);
-    if (path && !existsSync(path)) problems.push(`${where}: ${field} ${path} does not exist`);
-    return path;
-  };
-  const out: ClusterTls = {};
-  const caCertFile = file('caCertFile');
-  const clientCertFile = file('clientCertFile');
-  const clientKeyFile = file('clientKeyFile');
-  const tlsServerName = text('tlsServerName');
-  const namespace = text('namespace')?.replace(/^\/+|\/+$/g, '');
-  if (caCertFile) out.caCertFile = caCertFile;
-  if (clientCertFile) out.clientCertFile = clientCertFile;
-  if (clientKeyFile) out.clientKeyFile = clientKeyFile;
-  if (tlsServerName) out.tlsServerName = tlsServerName;
-  if (namespace) out.namespace = namespace;
-  if (Boolean(clientCertFile) !== Boolean(clientKeyFile)) {
-    problems.push(`${where}: clientCertFile and clientKeyFile go together; set both for mutual TLS, or neither`);
   }
-  if (c.allowInsecureHttp !== undefined && typeof c.allowInsecureHttp !== 'boolean') {
-    problems.push(`${where}: allowInsecureHttp must be true or false`);
+}
+
+/** How a problem names a cluster's fields: by their path in a file, by their variable in env mode. */
+interface ClusterFields {
+  /** What starts a problem: `config.json: clusters[1]: auth.method`, or `VSNAP_AUTH_METHOD`. */
+  at(path: PropertyKey[]): string;
+  /** A field named inside a sentence: `clientKeyFile`, or `VAULT_CLIENT_KEY`. */
+  name(path: PropertyKey[]): string;
+}
+
+function fileFields(file: string, index: number): ClusterFields {
+  return { at: (path) => `${file}: clusters[${index}]: ${path.join('.')}`, name: (path) => path.join('.') };
+}
+
+/** Where a schema problem is: `config.json: clusters[1]: auth.method`, `config.json: clusters`, or the file itself. */
+function fileReference(file: string, path: PropertyKey[]): string {
+  const [top, index, ...rest] = path;
+  if (top === 'clusters' && typeof index === 'number') {
+    return rest.length > 0 ? fileFields(file, index).at(rest) : `${file}: clusters[${index}]`;
   }
-  if (c.allowInsecureHttp === true) out.allowInsecureHttp = true;
-  if (address.startsWith('http://') && !out.allowInsecureHttp) {
+  return path.length > 0 ? `${file}: ${path.join('.')}` : `${file}:`;
+}
+
+function clustersFromFile(file: string, problems: string[]): ClusterConfig[] {
+  const raw = readConfigFile(file, problems);
+  if (!raw) return [];
+  const parsed = parseFields(ConfigFileSchema, raw.json);
+  if (!parsed.success) {
+    for (const p of parsed.problems) problems.push(`${fileReference(file, p.path)} ${p.text}`);
+  }
+  const written = isPlainObject(raw.json) && Array.isArray(raw.json.clusters) ? (raw.json.clusters as unknown[]) : [];
+  written.forEach((cluster, index) => problems.push(...clusterProblems(cluster, fileFields(file, index))));
+  problems.push(...namingProblems(file, written));
+  return parsed.success ? parsed.data.clusters : [];
+}
+
+/** Names must be unique, and a drill cluster's drillSource must be another configured cluster. */
+function namingProblems(file: string, written: unknown[]): string[] {
+  const problems: string[] = [];
+  const clusters = written.map((c) => validFields(ClusterFieldsSchema, c));
+  const names = clusters.flatMap((c) => (c.name === undefined ? [] : [c.name]));
+  for (const name of new Set(names.filter((n, i) => names.indexOf(n) !== i))) {
+    problems.push(`${file}: clusters: cluster name "${name}" appears twice; names must be unique`);
+  }
+  clusters.forEach(({ name, drillSource }, index) => {
+    if (drillSource === undefined) return;
+    const at = fileFields(file, index).at(['drillSource']);
+    if (drillSource === name) {
+      problems.push(`${at} "${drillSource}" is this cluster itself; name the cluster whose snapshots it rehearses`);
+    } else if (!names.includes(drillSource)) {
+      problems.push(
+        `${at} "${drillSource}" is not a configured cluster (configured: ${[...new Set(names)].join(', ')})`,
+      );
+    }
+  });
+  return problems;
+}
+
+/**
+ * What the schema cannot say about one cluster: its name is not the drill target's, its files
+ * exist, a client certificate comes with its key, plain http only by choice, and a drill has key
+ * shares to unseal with. Values come from the valid fields; whether a field is there at all,
+ * from what was written.
+ */
+function clusterProblems(cluster: unknown, fields: ClusterFields): string[] {
+  const written = isPlainObject(cluster) ? cluster : {};
+  const valid = validFields(ClusterFieldsSchema, written);
+  const problems: string[] = [];
+  if (valid.name === EPHEMERAL_TARGET) {
     problems.push(
-      `${where}: address ${address} is plain http: vsnap would send Vault tokens, AppRole secret IDs and key ` +
-        'shares unencrypted. Use https://, or set "allowInsecureHttp": true (VSNAP_ALLOW_INSECURE_HTTP=true) ' +
+      `${fields.at(['name'])} "${EPHEMERAL_TARGET}" is reserved (it names a cluster's throwaway drill server); choose another name`,
+    );
+  }
+  for (const field of ['caCertFile', 'clientCertFile', 'clientKeyFile'] as const) {
+    const path = valid[field];
+    if (path !== undefined && !existsSync(path)) problems.push(`${fields.at([field])} ${path} does not exist`);
+  }
+  if ((written.clientCertFile === undefined) !== (written.clientKeyFile === undefined)) {
+    problems.push(
+      `${fields.at(['clientCertFile'])} and ${fields.name(['clientKeyFile'])} go together; set both for mutual TLS, or neither`,
+    );
+  }
+  if (valid.address?.startsWith('http://') && written.allowInsecureHttp !== true) {
+    problems.push(
+      `${fields.at(['address'])} ${valid.address} is plain http: vsnap would send Vault tokens, AppRole secret IDs and ` +
+        'key shares unencrypted. Use https://, or set "allowInsecureHttp": true (VSNAP_ALLOW_INSECURE_HTTP=true) ' +
         'for a Vault reached only over a trusted local link',
     );
   }
-  return out;
+  if (written.drill !== undefined && written.keyShares === undefined) {
+    problems.push(
+      `${fields.at(['keyShares'])} is required with drill.ephemeral: the throwaway server is unsealed and its root ` +
+        'regenerated with them (Shamir unseal keys, or recovery keys with auto-unseal)',
+    );
+  }
+  return problems;
 }
 
-function parseAuth(raw: unknown, where: string, problems: string[]): VaultAuthConfig {
-  const a = (typeof raw === 'object' && raw !== null ? raw : {}) as Raw;
-  const mount = (fallback: string) => (typeof a.mount === 'string' && a.mount ? a.mount : fallback);
-  switch (a.method) {
-    case 'approle': {
-      const creds = (a.credentials ?? { source: 'env' }) as Raw;
-      if (creds.source === 'secretsManager') {
-        if (typeof creds.secretId !== 'string' || !creds.secretId) {
-          problems.push(`${where}.credentials.secretId is required: the Secrets Manager secret name or ARN`);
-        }
-        return {
-          method: 'approle',
-          mount: mount('approle'),
-          credentials: { source: 'secretsManager', secretId: typeof creds.secretId === 'string' ? creds.secretId : '' },
-        };
-      }
-      if (creds.source !== 'env') {
-        problems.push(
-          `${where}.credentials.source must be "env" or "secretsManager", got ${JSON.stringify(creds.source)}`,
-        );
-      }
-      return {
-        method: 'approle',
-        mount: mount('approle'),
-        credentials: {
-          source: 'env',
-          roleIdEnv: typeof creds.roleIdEnv === 'string' ? creds.roleIdEnv : 'APPROLE_ROLE_ID',
-          secretIdEnv: typeof creds.secretIdEnv === 'string' ? creds.secretIdEnv : 'APPROLE_SECRET_ID',
-        },
-      };
-    }
+/** The variable each cluster field comes from in env mode, so that a problem names what to fix. */
+const ENV_NAMES: Record<string, string> = {
+  name: 'VSNAP_CLUSTER',
+  address: 'VAULT_ADDR',
+  caCertFile: 'VAULT_CACERT',
+  tlsServerName: 'VAULT_TLS_SERVER_NAME',
+  clientCertFile: 'VAULT_CLIENT_CERT',
+  clientKeyFile: 'VAULT_CLIENT_KEY',
+  allowInsecureHttp: 'VSNAP_ALLOW_INSECURE_HTTP',
+  'auth.method': 'VSNAP_AUTH_METHOD',
+  'auth.mount': 'VSNAP_AUTH_MOUNT',
+  'auth.role': 'VSNAP_K8S_ROLE',
+  'auth.credentials.secretId': 'VSNAP_APPROLE_SECRET_ARN',
+  'storage.bucket': 'BUCKET_NAME',
+  'storage.prefix': 'VSNAP_PREFIX',
+  'storage.kmsKeyId': 'VSNAP_KMS_KEY_ID',
+  'retention.keep': 'VSNAP_KEEP',
+  'retention.maxAgeDays': 'VSNAP_MAX_AGE_DAYS',
+  protected: 'VSNAP_PROTECTED',
+};
+
+const envFields: ClusterFields = {
+  name: (path) => ENV_NAMES[path.join('.')] ?? `env cluster ${path.join('.')}`,
+  at: (path) => envFields.name(path),
+};
+
+/**
+ * The cron-job procedure's deployment, with no file: one cluster from VAULT_ADDR, BUCKET_NAME
+ * and the AppRole env vars, written as the file would write it and checked by the same schema.
+ * An empty variable counts as unset.
+ */
+function clusterFromEnv(env: NodeJS.ProcessEnv, problems: string[]): ClusterConfig[] {
+  const read = (name: string) => env[name] || undefined;
+  const protectedText = read('VSNAP_PROTECTED');
+  const written = withoutUnset({
+    name: read('VSNAP_CLUSTER') ?? 'vault',
+    address: read('VAULT_ADDR'),
+    caCertFile: read('VAULT_CACERT'),
+    tlsServerName: read('VAULT_TLS_SERVER_NAME'),
+    clientCertFile: read('VAULT_CLIENT_CERT'),
+    clientKeyFile: read('VAULT_CLIENT_KEY'),
+    allowInsecureHttp: read('VSNAP_ALLOW_INSECURE_HTTP') === 'true' ? true : undefined,
+    auth: authFromEnv(env),
+    storage: { bucket: read('BUCKET_NAME'), prefix: read('VSNAP_PREFIX'), kmsKeyId: read('VSNAP_KMS_KEY_ID') },
+    retention: { keep: numberFrom(read('VSNAP_KEEP')), maxAgeDays: numberFrom(read('VSNAP_MAX_AGE_DAYS')) },
+    // "true" and "false" become booleans; any other text stays text, for the schema to name it.
+    protected: protectedText === 'true' ? true : protectedText === 'false' ? false : protectedText,
+  });
+  const parsed = parseFields(ClusterSchema, written);
+  if (!parsed.success) for (const p of parsed.problems) problems.push(`${envFields.at(p.path)} ${p.text}`);
+  problems.push(...clusterProblems(written, envFields));
+  return parsed.success ? [parsed.data] : [];
+}
+
+function authFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const method = env.VSNAP_AUTH_METHOD || 'approle';
+  switch (method) {
     case 'kubernetes':
-      if (typeof a.role !== 'string' || !a.role)
-        problems.push(`${where}.role is required for Kubernetes auth (the Vault role name)`);
-      return {
-        method: 'kubernetes',
-        mount: mount('kubernetes'),
-        role: typeof a.role === 'string' ? a.role : '',
-        jwtPath: typeof a.jwtPath === 'string' ? a.jwtPath : '/var/run/secrets/kubernetes.io/serviceaccount/token',
-      };
-    case 'token':
-      return { method: 'token', tokenEnv: typeof a.tokenEnv === 'string' ? a.tokenEnv : 'VAULT_TOKEN' };
+      return { method, role: env.VSNAP_K8S_ROLE || undefined, mount: env.VSNAP_AUTH_MOUNT || undefined };
+    case 'approle':
+      return env.VSNAP_APPROLE_SECRET_ARN
+        ? { method, credentials: { source: 'secretsManager', secretId: env.VSNAP_APPROLE_SECRET_ARN } }
+        : { method, credentials: { source: 'env' } };
     default:
-      problems.push(`${where}.method must be one of approle, kubernetes, token; got ${JSON.stringify(a.method)}`);
-      return { method: 'token', tokenEnv: 'VAULT_TOKEN' };
+      return { method };
   }
 }
 
-function parseKeySource(raw: unknown, where: string, problems: string[]): KeySourceConfig {
-  const k = (typeof raw === 'object' && raw !== null ? raw : {}) as Raw;
-  const need = (field: string, hint: string): string => {
-    const value = k[field];
-    if (typeof value === 'string' && value) return value;
-    problems.push(`${where}.${field} is required for source "${String(k.source)}" (${hint})`);
-    return '';
-  };
-  switch (k.source) {
-    case 'secretsManager':
-      return { source: 'secretsManager', secretId: need('secretId', 'the secret name or ARN') };
-    case 'file':
-      return { source: 'file', path: need('path', 'a mounted file with the shares') };
-    case 'env':
-      return { source: 'env', name: need('name', 'the variable holding the shares') };
-    default:
-      problems.push(`${where}.source must be one of secretsManager, file, env; got ${JSON.stringify(k.source)}`);
-      return { source: 'env', name: '' };
-  }
+/** A number from a variable; text that is not one stays text, for the schema to name it. */
+function numberFrom(text: string | undefined): number | string | undefined {
+  return text === undefined || Number.isNaN(Number(text)) ? text : Number(text);
 }
 
-/** Every drill cluster's source must be a configured cluster other than itself. */
-function checkDrillSources(clusters: ClusterConfig[], where: string, problems: string[]): void {
-  const names = new Set(clusters.map((c) => c.name));
-  for (const c of clusters) {
-    if (c.drill && !c.keyShares) {
-      problems.push(
-        `${where}: cluster ${c.name} has an ephemeral drill but no keyShares; the throwaway server is unsealed ` +
-          'and its root regenerated with them (Shamir unseal keys, or recovery keys with auto-unseal)',
-      );
-    }
-    if (c.drillSource === undefined) continue;
-    if (c.drillSource === c.name) problems.push(`${where}: cluster ${c.name} cannot be its own drillSource`);
-    else if (!names.has(c.drillSource)) {
-      problems.push(
-        `${where}: cluster ${c.name} has drillSource "${c.drillSource}", which is not a configured cluster`,
-      );
-    }
-  }
+/** `value` without its unset (undefined) fields, so the schema sees them as left out. */
+function withoutUnset(value: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, isPlainObject(v) ? withoutUnset(v) : v]),
+  );
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Looks a cluster up by name; undefined picks the first configured one. */

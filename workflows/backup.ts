@@ -29,6 +29,11 @@ export interface BackupProgress {
   cluster?: string;
   /** While waiting for the lock: the backup, restore or drill writing to the cluster now. */
   waitingFor?: LockHolder;
+  /**
+   * Size of the cluster's previous snapshot: this one's is known only at the end, so progress
+   * bars (the live bytes are in the streaming activity's heartbeat) count towards this estimate.
+   */
+  expectedBytes?: number;
 }
 
 export const backupProgressQuery = defineQuery<BackupProgress>('progress');
@@ -47,6 +52,7 @@ export async function backup(input: BackupInput = {}): Promise<BackupResult> {
 
   const plan: BackupPlan = await quick.planBackup({ ...(request.cluster ? { cluster: request.cluster } : {}) });
   progress.cluster = plan.cluster;
+  if (plan.previousSnapshotBytes) progress.expectedBytes = plan.previousSnapshotBytes;
   labelRun('backup', plan.cluster);
 
   // From the canary to retention, nothing else writes to the cluster: a second backup would

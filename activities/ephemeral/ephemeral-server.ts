@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { EphemeralDrillConfig } from '../../worker/config';
+import type { EphemeralDrillConfig } from '../../config/cluster-schema';
 import { VaultHttp } from '../vault/vault-http';
 import { makeThrowawayTls } from './throwaway-tls';
 

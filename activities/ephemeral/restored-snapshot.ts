@@ -4,7 +4,7 @@
 // the source's shares, hand the caller a short-lived root-policy token, then revoke it, stop
 // the server and wipe its directory, whatever happened. Runs inside one activity, so the
 // server, its keys and anything read from it never leave this worker process.
-import type { ClusterConfig, EphemeralDrillConfig } from '../../worker/config';
+import type { ClusterConfig, EphemeralDrillConfig } from '../../config/cluster-schema';
 import type { RestorePlan, StepTiming } from '../../workflows/restore-types';
 import type { ActivityDeps } from '../deps';
 import { loadKeyShares } from '../keys/key-shares';

@@ -3,9 +3,7 @@
 // They are read inside the activity that uses them and never returned from it.
 import { readFile } from 'node:fs/promises';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-
-export type KeySourceConfig =
-  { source: 'secretsManager'; secretId: string } | { source: 'file'; path: string } | { source: 'env'; name: string };
+import type { KeySourceConfig } from '../../config/cluster-schema';
 
 export interface KeyShares {
   keys: string[];

@@ -1,6 +1,6 @@
 // Which stored snapshot a run means: "latest" (the newest with a manifest) or an exact key of
 // the cluster's, and its manifest. A snapshot without a manifest is not a valid backup.
-import type { ClusterConfig } from '../../worker/config';
+import type { ClusterConfig } from '../../config/cluster-schema';
 import { FailureType } from '../../workflows/names';
 import type { ActivityDeps } from '../deps';
 import { failure } from '../failures';

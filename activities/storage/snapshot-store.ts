@@ -155,6 +155,25 @@ export class SnapshotStore {
 
   /** Snapshots under `prefix`, newest first, each with its manifest if it has one. */
   async listSnapshots(bucket: string, prefix: string): Promise<SnapshotObject[]> {
+    const objects = await this.listSnapshotObjects(bucket, prefix);
+    for (const o of objects) {
+      const manifest = await this.readManifest(bucket, o.key);
+      if (manifest) o.manifest = manifest;
+    }
+    return objects;
+  }
+
+  /** The manifest of the newest snapshot that has one, reading manifests newest first only as far as needed. */
+  async latestManifest(bucket: string, prefix: string): Promise<SnapshotManifest | undefined> {
+    for (const o of await this.listSnapshotObjects(bucket, prefix)) {
+      const manifest = await this.readManifest(bucket, o.key);
+      if (manifest) return manifest;
+    }
+    return undefined;
+  }
+
+  /** Snapshot objects under `prefix`, newest first, without their manifests. */
+  private async listSnapshotObjects(bucket: string, prefix: string): Promise<SnapshotObject[]> {
     const objects: SnapshotObject[] = [];
     let token: string | undefined;
     do {
@@ -175,10 +194,6 @@ export class SnapshotStore {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     objects.sort((a, b) => b.takenAt.getTime() - a.takenAt.getTime());
-    for (const o of objects) {
-      const manifest = await this.readManifest(bucket, o.key);
-      if (manifest) o.manifest = manifest;
-    }
     return objects;
   }
 

@@ -3,7 +3,7 @@
 // an activity argument or result, so it never reaches Temporal's history.
 import { readFile } from 'node:fs/promises';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { AppRoleCredentialSource, ClusterConfig } from '../../worker/config';
+import type { AppRoleCredentialSource, ClusterConfig } from '../../config/cluster-schema';
 import { VaultRequestError } from './vault-errors';
 import type { VaultHttp } from './vault-http';
 

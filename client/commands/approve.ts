@@ -10,6 +10,7 @@ import {
   printJson,
   UsageError,
 } from '../cli';
+import { queryProgress } from '../progress';
 import { connectWith } from '../run-workflow';
 import type { ApprovalRequest } from '../../workflows/approval';
 import type { RestoreProgress } from '../../workflows/restore-steps';
@@ -48,7 +49,7 @@ export async function sendApproval(
     for (;;) {
       // A run that failed in plan or fetch never asks: stop waiting once it has ended.
       if ((await handle.describe()).status.name !== 'RUNNING') return identity;
-      const p = await handle.query<RestoreProgress>('progress').catch(() => undefined);
+      const p = await queryProgress<RestoreProgress>(handle);
       if (p?.step === 'awaiting-approval') break;
       // Past the steps that come before approval: the target is not protected, nothing to approve.
       if (p && !STEPS_BEFORE_APPROVAL.includes(p.step)) return identity;

@@ -14,7 +14,7 @@ import {
 } from '../cli';
 import { defaultWorkflowId, runWorkflow } from '../run-workflow';
 
-const HELP = `Usage: vsnap backup [--cluster NAME] [--keep N] [--wait]
+const HELP = `Usage: vsnap backup [--cluster NAME] [--keep N] [--wait [--no-progress]]
 
 Start a backup workflow: write the canary, stream a Raft snapshot from the active node into
 S3 (validated, SHA-256 recorded), then apply retention.
@@ -22,13 +22,17 @@ S3 (validated, SHA-256 recorded), then apply retention.
 Options:
   --cluster NAME   cluster from the worker's config (default: the first configured)
   --keep N         keep at most N snapshots of the cluster after this one
-  --wait           wait for the run to finish and print its result
+  --wait           wait for the run to finish and print its result; meanwhile, its progress on
+                   stderr (step, bytes, rate, ETA from the previous snapshot's size): one line
+                   redrawn on a terminal, a plain line per step and every 5 s otherwise
+  --no-progress    with --wait: no progress, only the result
   --id ID          workflow id (default: backup-CLUSTER-<time>)
 
 ${CONNECTION_HELP}
 
 Examples:
   vsnap backup --cluster prod --wait
+  VSNAP_CODEC_ENDPOINT=https://vsnap-codec.example.com vsnap backup --cluster prod --wait   # no keys here
   vsnap backup --cluster prod --json`;
 
 const OPTIONS = {
@@ -36,6 +40,7 @@ const OPTIONS = {
   cluster: { type: 'string' },
   keep: { type: 'string' },
   wait: { type: 'boolean', default: false },
+  'no-progress': { type: 'boolean', default: false },
   id: { type: 'string' },
 } as const satisfies CommandOptions;
 
@@ -64,6 +69,7 @@ export const backupCommand: Command = {
       wait: values.wait,
       json: values.json,
       flags: values,
+      progress: !values['no-progress'],
       printResult: (r) => printBackupResult(workflowId, r),
     });
   },

@@ -15,6 +15,7 @@ import {
   validInput,
 } from '../cli';
 import type { VsnapClient } from '../connection';
+import { queryProgress } from '../progress';
 import { defaultWorkflowId, runWorkflow } from '../run-workflow';
 import { sendApproval } from './approve';
 
@@ -53,7 +54,7 @@ Examples:
 async function printPlanWhenRead(temporal: VsnapClient, workflowId: string): Promise<void> {
   const handle = temporal.client.workflow.getHandle(workflowId);
   for (;;) {
-    const p = await handle.query<RecoverProgress>('progress').catch(() => undefined);
+    const p = await queryProgress<RecoverProgress>(handle);
     if (p?.items) {
       console.error(`read ${p.key ?? 'the snapshot'}:`);
       for (const line of formatRecoverItems(p.items, p.skipped)) console.error(line);

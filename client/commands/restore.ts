@@ -37,6 +37,7 @@ Options:
   --approval-timeout M minutes a protected target waits for approval (default 60)
   --max-age-days N     the canary must be younger than this (default 8)
   --no-wait            start and return the workflow id
+  --no-progress        only the report: no progress (step, bytes, rate, ETA) on stderr while waiting
   --id ID              workflow id (default: restore-TARGET-<time>)
 
 ${CONNECTION_HELP}
@@ -59,6 +60,7 @@ const OPTIONS = {
   'approval-timeout': { type: 'string' },
   'max-age-days': { type: 'string' },
   'no-wait': { type: 'boolean', default: false },
+  'no-progress': { type: 'boolean', default: false },
   id: { type: 'string' },
 } as const satisfies CommandOptions;
 
@@ -112,6 +114,7 @@ export const restoreCommand: Command = {
       wait: !values['no-wait'],
       json: values.json,
       flags: values,
+      progress: !values['no-progress'],
       printResult: (r) => console.log(formatReport(r)),
       ...(selfApprove
         ? {

@@ -1,6 +1,7 @@
-// vsnap snapshots: what a cluster has in S3 (list) and what one archive holds (inspect). Both
-// read S3 or a local file directly with the worker's config: no Temporal, worker or Vault
-// token is needed, so they work when those are down, which is when an operator needs them.
+// vsnap snapshots: what a cluster has in S3 (list), what one archive holds (inspect), and a
+// verified local copy of one (download, snapshots-download.ts). All read S3 or a local file
+// directly with the worker's config: no Temporal, worker or Vault token is needed, so they work
+// when those are down, which is when an operator needs them.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
@@ -12,14 +13,14 @@ import {
 } from '../../activities/archive/snapshot-archive';
 import { StateFormatError, type StateKeyCounts, StateKeyCounter } from '../../activities/archive/state-keys';
 import type { SnapshotManifest } from '../../activities/storage/manifest';
-import { SnapshotStore } from '../../activities/storage/snapshot-store';
-import { createAwsClients } from '../../worker/aws-clients';
-import { type ClusterConfig, ConfigError, findCluster, loadConfig, type VsnapConfig } from '../../worker/config';
 import type { VerificationRecord } from '../../workflows/restore-types';
 import { type Command, type CommandOptions, ExitCode, parseCommandArgs, printJson, UsageError } from '../cli';
+import { clusterContext, errorText, manifestMismatch, storedLocation, withStore } from '../stored-snapshots';
+import { downloadSnapshot } from './snapshots-download';
 
 const HELP = `Usage: vsnap snapshots list [--cluster NAME] [--json]
        vsnap snapshots inspect KEY|FILE [--cluster NAME] [--json]
+       vsnap snapshots download KEY FILE [--cluster NAME] [--force] [--json]
 
 Read a cluster's snapshots straight from S3 (no worker, Temporal or Vault token needed).
 
@@ -34,9 +35,18 @@ Read a cluster's snapshots straight from S3 (no worker, Temporal or Vault token 
             that path, else an S3 key in the cluster's bucket (a bare file name is taken under
             the cluster's prefix; s3://BUCKET/KEY also works). A stored snapshot with a
             manifest is also checked against the manifest's SHA-256 and size.
+  download  Copy a stored snapshot (KEY as for inspect) to FILE, for "vault operator raft
+            snapshot restore" when vsnap's workflows cannot run. Checked on the way: SHA-256
+            and size against its manifest, and the archive as inspect validates it. The bytes
+            go to FILE.partial, renamed to FILE once every check passed; on any mismatch
+            FILE.partial is deleted and nothing is left. A snapshot without a manifest is
+            refused: there is nothing to check it against. Prints the verified SHA-256 and
+            size. An existing FILE is never replaced without --force.
 
 Options:
   --cluster NAME   cluster from the worker's config (default: the first configured)
+  --force          download: replace an existing FILE (and a FILE.partial that an
+                   interrupted download left)
   --json           machine-readable JSON on stdout (full SHA-256s)
   -h, --help       this help
 
@@ -45,20 +55,22 @@ settings: BUCKET_NAME, VAULT_ADDR, ...). AWS credentials, region and endpoint co
 AWS SDK's usual chain. Inspecting a local file needs none of it.
 
 Exit codes: 0 ok; 1 an invalid archive, a manifest mismatch or an S3 failure; 2 bad usage,
-an unknown cluster or no configuration.
+an unknown cluster, no configuration, or a FILE that exists (without --force).
 
 Examples:
   vsnap snapshots list --cluster prod
   vsnap snapshots inspect vsnap/prod/2026-11-28T01-28-02.081Z.snap
-  vsnap snapshots inspect ./raft.snap --json`;
+  vsnap snapshots inspect ./raft.snap --json
+  vsnap snapshots download vsnap/prod/2026-11-28T01-28-02.081Z.snap ./raft.snap`;
 
 const OPTIONS = {
   cluster: { type: 'string' },
+  force: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies CommandOptions;
 
-const SUBCOMMANDS = ['list', 'inspect'] as const;
+const SUBCOMMANDS = ['list', 'inspect', 'download'] as const;
 
 interface Flags {
   cluster?: string | undefined;
@@ -67,13 +79,16 @@ interface Flags {
 
 export const snapshotsCommand: Command = {
   name: 'snapshots',
-  synopsis: 'List stored snapshots or inspect one archive',
+  synopsis: 'List stored snapshots, inspect one archive, or download one verified',
   help: HELP,
   options: OPTIONS,
   subcommands: SUBCOMMANDS,
   async run(argv) {
     const { values, positionals } = parseCommandArgs('snapshots', argv, OPTIONS, true);
     const [subcommand, ...args] = positionals;
+    if (values.force && (subcommand === 'list' || subcommand === 'inspect')) {
+      throw new UsageError(`vsnap snapshots ${subcommand}: --force applies to download only`);
+    }
     switch (subcommand) {
       case 'list':
         if (args.length > 0) throw new UsageError(`vsnap snapshots list: unexpected argument "${args[0]}"`);
@@ -82,60 +97,20 @@ export const snapshotsCommand: Command = {
         if (args.length !== 1)
           throw new UsageError('vsnap snapshots inspect: give exactly one KEY or FILE; see --help');
         return inspectSnapshot(args[0], values);
+      case 'download':
+        if (args.length !== 2) throw new UsageError('vsnap snapshots download: give a KEY and a FILE; see --help');
+        return downloadSnapshot(args[0], args[1], values);
       case undefined:
-        throw new UsageError('vsnap snapshots: give a subcommand, list or inspect; see "vsnap snapshots --help"');
+        throw new UsageError(
+          'vsnap snapshots: give a subcommand, list, inspect or download; see "vsnap snapshots --help"',
+        );
       default:
-        throw new UsageError(`vsnap snapshots: unknown subcommand "${subcommand}" (expected list or inspect)`);
+        throw new UsageError(
+          `vsnap snapshots: unknown subcommand "${subcommand}" (expected list, inspect or download)`,
+        );
     }
   },
 };
-
-// ---- configuration ----
-
-interface ClusterContext {
-  config: VsnapConfig;
-  cluster: ClusterConfig;
-}
-
-/** The worker's config and the chosen cluster; any problem is a usage error (exit 2). */
-function clusterContext(subcommand: string, name: string | undefined, env = process.env): ClusterContext {
-  const where = `vsnap snapshots ${subcommand}`;
-  // Without VSNAP_CONFIG the worker falls back to the cron-job procedure's env vars; with neither there is
-  // nothing to read, and loadConfig's "VAULT_ADDR is required" would not say what to do.
-  if (!env.VSNAP_CONFIG && !env.BUCKET_NAME) {
-    throw new UsageError(
-      `${where}: VSNAP_CONFIG is not set. Point it at the worker's cluster config: ` +
-        `export VSNAP_CONFIG=/path/to/vsnap.config.json (README "Configuration"; ` +
-        `on the local stack: set -a; . .stack/env; set +a)`,
-    );
-  }
-  let config: VsnapConfig;
-  try {
-    config = loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(`${where}: ${err.message}`);
-    throw err;
-  }
-  const cluster = findCluster(config, name);
-  if (!cluster) {
-    const names = config.clusters.map((c) => c.name).join(', ');
-    throw new UsageError(`${where}: unknown cluster "${name}"; configured clusters: ${names}`);
-  }
-  return { config, cluster };
-}
-
-async function withStore<T>(
-  subcommand: string,
-  config: VsnapConfig,
-  use: (store: SnapshotStore) => Promise<T>,
-): Promise<T> {
-  const aws = createAwsClients(config, `vsnap snapshots ${subcommand}`);
-  try {
-    return await use(new SnapshotStore(aws.s3));
-  } finally {
-    aws.destroy();
-  }
-}
 
 // ---- list ----
 
@@ -304,14 +279,6 @@ async function inspectSnapshot(target: string, flags: Flags): Promise<number> {
   });
 }
 
-/** An S3 location from a key, a bare file name under the cluster's prefix, or s3://BUCKET/KEY. */
-function storedLocation(target: string, cluster: ClusterConfig): { bucket: string; key: string } {
-  const url = /^s3:\/\/([^/]+)\/(.+)$/.exec(target);
-  if (url) return { bucket: url[1], key: url[2] };
-  const key = target.includes('/') ? target : `${cluster.storage.prefix}/${target}`;
-  return { bucket: cluster.storage.bucket, key };
-}
-
 async function inspectSource(source: ArchiveSource, flags: Flags): Promise<number> {
   let reading: ArchiveReading;
   try {
@@ -322,7 +289,8 @@ async function inspectSource(source: ArchiveSource, flags: Flags): Promise<numbe
     }
     return fail(flags, source.label, errorText(err));
   }
-  const manifestProblem = source.stored ? compareWithManifest(reading, source.manifest) : undefined;
+  // A snapshot without a manifest is reported as incomplete, not as a mismatch.
+  const manifestProblem = source.manifest ? manifestMismatch(reading, source.manifest) : undefined;
   const keysProblem = 'error' in reading.keys ? reading.keys.error : undefined;
   if (flags.json) {
     printJson({
@@ -386,15 +354,6 @@ async function readArchive(body: Readable): Promise<ArchiveReading> {
   return { facts, size, sha256: hash.digest('hex'), keys };
 }
 
-function compareWithManifest(reading: ArchiveReading, manifest: SnapshotManifest | undefined): string | undefined {
-  if (!manifest) return undefined; // reported as incomplete, not as a mismatch
-  if (manifest.sha256 === reading.sha256 && manifest.size === reading.size) return undefined;
-  return (
-    `the object is ${reading.size} bytes with SHA-256 ${reading.sha256}, but its manifest recorded ` +
-    `${manifest.size} bytes with ${manifest.sha256}: it was altered or damaged after the backup`
-  );
-}
-
 function manifestSummary(manifest: SnapshotManifest | undefined, problem: string | undefined) {
   if (!manifest) return { present: false };
   return {
@@ -445,11 +404,4 @@ function fail(flags: Flags, label: string, problem: string): number {
   if (flags.json) printJson({ source: label, valid: false, error: problem });
   console.error(`vsnap snapshots inspect: ${label}: ${problem}`);
   return ExitCode.runFailed;
-}
-
-/** An error's message; network errors (an AggregateError of connection attempts) may have none. */
-function errorText(err: unknown): string {
-  if (err instanceof AggregateError && !err.message && err.errors.length > 0) return errorText(err.errors[0]);
-  if (err instanceof Error) return err.message || (err as NodeJS.ErrnoException).code || err.name;
-  return String(err);
 }

@@ -11,7 +11,7 @@ import {
   UsageError,
 } from '../cli';
 import { describeFailure } from '../../workflows/failure-chain';
-import { formatProgress, RateMeter, readProgress } from '../progress';
+import { followRun, ProgressView, readProgress } from '../progress';
 import { connectWith } from '../run-workflow';
 
 const HELP = `Usage: vsnap status WORKFLOW_ID [--watch]
@@ -45,44 +45,40 @@ function statusCommand(name: 'status' | 'watch'): Command {
       const [workflowId] = positionals;
       if (!workflowId || positionals.length > 1) throw new UsageError(`vsnap ${name}: give exactly one WORKFLOW_ID`);
       const follow = name === 'watch' || values.watch;
+      // Here progress is the output: on stdout, a line per change off a terminal.
+      const view = values.json
+        ? undefined
+        : new ProgressView({
+            tty: Boolean(process.stdout.isTTY),
+            write: (text) => process.stdout.write(text),
+            columns: process.stdout.columns,
+            plainIntervalMs: 0,
+          });
       const temporal = await connectWith(values);
       try {
         const handle = temporal.client.workflow.getHandle(workflowId);
-        const tty = process.stdout.isTTY && !values.json;
-        const meter = new RateMeter();
-        let lastLine = '';
-        for (;;) {
-          const p = await readProgress(temporal.client, handle);
-          meter.sample(p.bytes);
-          const done = p.status !== 'RUNNING';
-          if (values.json) {
-            if (done || !follow) printJson(p);
-          } else {
-            const line = formatProgress(p, meter.rate);
-            if (tty) process.stdout.write(`\r\x1b[2K${line}`);
-            else if (line !== lastLine) console.log(line);
-            lastLine = line;
+        const p =
+          (follow ? await followRun(temporal.client, handle, view) : undefined) ??
+          (await readProgress(temporal.client, handle));
+        if (!follow) view?.show(p);
+        view?.finish(true);
+        if (values.json) printJson(p);
+        if (FINAL_FAILURES.has(p.status)) {
+          if (!values.json) {
+            const why = await handle.result().then(
+              () => '',
+              (err: unknown) => describeFailure(err),
+            );
+            if (why) console.error(`${p.status.toLowerCase()}: ${why}`);
           }
-          if (done || !follow) {
-            if (tty) process.stdout.write('\n');
-            if (FINAL_FAILURES.has(p.status)) {
-              if (!values.json) {
-                const why = await handle.result().then(
-                  () => '',
-                  (err: unknown) => describeFailure(err),
-                );
-                if (why) console.error(`${p.status.toLowerCase()}: ${why}`);
-              }
-              return ExitCode.runFailed;
-            }
-            return ExitCode.ok;
-          }
-          await new Promise((r) => setTimeout(r, 1000));
+          return ExitCode.runFailed;
         }
+        return ExitCode.ok;
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) throw new UsageError(`vsnap ${name}: no workflow "${workflowId}"`);
         throw err;
       } finally {
+        view?.finish(true);
         await temporal.close();
       }
     },

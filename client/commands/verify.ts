@@ -32,6 +32,7 @@ Options:
   --webhook URL       Slack-compatible webhook notified on failure
   --notify-success    also notify on success
   --no-wait           start and return the workflow id
+  --no-progress       only the report: no progress (step, bytes, rate, ETA) on stderr while waiting
   --id ID             workflow id (default: verify-CLUSTER-<time>)
 
 ${CONNECTION_HELP}
@@ -49,6 +50,7 @@ const OPTIONS = {
   webhook: { type: 'string' },
   'notify-success': { type: 'boolean', default: false },
   'no-wait': { type: 'boolean', default: false },
+  'no-progress': { type: 'boolean', default: false },
   id: { type: 'string' },
 } as const satisfies CommandOptions;
 
@@ -77,6 +79,7 @@ export const verifyCommand: Command = {
       wait: !values['no-wait'],
       json: values.json,
       flags: values,
+      progress: !values['no-progress'],
       printResult: (r) => console.log(formatReport(r)),
     });
   },

@@ -42,6 +42,8 @@ export const ports = {
   /** prod's nodes listen on this port and the next even ones (API), each with its cluster port after it. */
   prodNodes: port('VSNAP_STACK_PROD_NODES_PORT', 8220),
   keys: port('VSNAP_STACK_KEYS_PORT', 8230),
+  /** The codec server the Temporal UI decodes vsnap's encrypted payloads through. */
+  codec: port('VSNAP_STACK_CODEC_PORT', 8240),
 };
 
 /**

@@ -40,6 +40,9 @@ import { runningPid, stopProcess } from './processes';
 import { sealStanza } from './seals';
 import { seedDrill, seedProd } from './seed-clusters';
 import {
+  codecEndpoint,
+  codecServerProcess,
+  ensureCodecServer,
   ensureMoto,
   ensureTemporal,
   motoEndpoint,
@@ -51,7 +54,8 @@ import {
 
 const USAGE = `usage: stack.sh up [--seal transit|shamir|static] | down [--purge] | status
 
-  up       install the pinned servers if missing, start Temporal, moto, the OpenBao key
+  up       install the pinned servers if missing, start Temporal (its UI decoding through
+           a vsnap codec server), moto, the OpenBao key
            service, prod (three Raft nodes behind a TCP load balancer) and drill on
            loopback, all OpenBao listeners on TLS from a private CA made here; initialise,
            unseal and seed them, and write .stack/env. Idempotent.
@@ -99,6 +103,9 @@ async function up(args: string[]): Promise<void> {
 
   step('temporal');
   await ensureTemporal();
+  step('codec server (the UI decodes payloads through it)');
+  ensureCodecKeys();
+  await ensureCodecServer();
   step('moto');
   await ensureMoto();
   step('openbao-keys (the key service)');
@@ -129,7 +136,6 @@ async function up(args: string[]): Promise<void> {
   });
 
   writeConfig(kmsKeyId, seal);
-  ensureCodecKeys();
   writeEnv({ seal, prodRootToken: prodInit.rootToken, drillRootToken: drillToken, kmsKeyId });
   console.error(`stack: up (seal ${seal}). Temporal UI http://127.0.0.1:${ports.temporalUi}; env in ${envFile}`);
 }
@@ -210,6 +216,8 @@ function writeEnv(v: { seal: SealType; prodRootToken: string; drillRootToken: st
     VSNAP_CONFIG: configFile,
     // Every payload the stack's workers and CLI write is encrypted with these keys.
     VSNAP_CODEC_KEYS_FILE: codecKeysFile,
+    // The same keys served over HTTP, as operators' CLIs and the UI reach them in production.
+    VSNAP_STACK_CODEC_ENDPOINT: codecEndpoint,
     VSNAP_STACK_SEAL: v.seal,
     AWS_ENDPOINT_URL: motoEndpoint,
     AWS_REGION: aws.region,
@@ -236,6 +244,7 @@ function writeEnv(v: { seal: SealType; prodRootToken: string; drillRootToken: st
 
 async function down(args: string[]): Promise<void> {
   const procs = [
+    codecServerProcess,
     temporalProcess,
     motoProcess,
     prodLoadBalancerProcess,
@@ -253,6 +262,7 @@ async function down(args: string[]): Promise<void> {
 function status(): number {
   const rows: [string, boolean, string][] = [
     ['temporal', runningPid(temporalProcess) !== undefined, temporalAddress],
+    ['codec-server', runningPid(codecServerProcess) !== undefined, codecEndpoint],
     ['moto', runningPid(motoProcess) !== undefined, motoEndpoint],
     ['prod-lb', runningPid(prodLoadBalancerProcess) !== undefined, baoAddress('prod')],
     ...baoClusters.flatMap((c) =>

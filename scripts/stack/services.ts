@@ -10,7 +10,7 @@ import {
   ResourceNotFoundException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { aws, ports, stackDir, toolsBin } from './layout';
+import { aws, codecKeysFile, ports, repoRoot, stackDir, toolsBin } from './layout';
 import { logFile, runningPid, type ServerProcess, startProcess, waitUntil } from './processes';
 
 /** Custom search attributes vsnap sets on every run, so the UI can filter by cluster and kind. */
@@ -33,6 +33,10 @@ export const temporalProcess: ServerProcess = {
     join(stackDir, 'temporal', 'temporal.db'),
     '--log-level',
     'warn',
+    // The UI decodes vsnap's encrypted payloads through the stack's codec server, so a run's
+    // input, result and failures read as JSON there rather than as ciphertext.
+    '--ui-codec-endpoint',
+    `http://127.0.0.1:${ports.codec}`,
     ...SEARCH_ATTRIBUTES.flatMap((a) => ['--search-attribute', a]),
   ],
 };
@@ -44,7 +48,31 @@ export const motoProcess: ServerProcess = {
   args: ['-H', '127.0.0.1', '-p', String(ports.moto)],
 };
 
+/**
+ * `vsnap codec-server` with the stack's payload keys, on loopback with no token: the dev
+ * server's UI has no login to pass one. CORS lets only the stack's UI call it.
+ */
+export const codecServerProcess: ServerProcess = {
+  name: 'codec-server',
+  dir: join(stackDir, 'codec-server'),
+  command: process.execPath,
+  args: [
+    join(repoRoot, 'bin', 'vsnap.js'),
+    'codec-server',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(ports.codec),
+    '--ui-origin',
+    `http://127.0.0.1:${ports.temporalUi}`,
+    '--ui-origin',
+    `http://localhost:${ports.temporalUi}`,
+  ],
+  env: { VSNAP_CODEC_KEYS_FILE: codecKeysFile },
+};
+
 export const temporalAddress = `127.0.0.1:${ports.temporal}`;
+export const codecEndpoint = `http://127.0.0.1:${ports.codec}`;
 export const motoEndpoint = `http://127.0.0.1:${ports.moto}`;
 
 const run = promisify(execFile);
@@ -69,6 +97,22 @@ export async function ensureTemporal(): Promise<void> {
     `temporal web UI (http://127.0.0.1:${ports.temporalUi})`,
     async () => (await fetch(`http://127.0.0.1:${ports.temporalUi}/`)).ok,
     { timeoutMs: 30_000, log: logFile(temporalProcess) },
+  );
+}
+
+export async function ensureCodecServer(): Promise<void> {
+  if (runningPid(codecServerProcess) === undefined) startProcess(codecServerProcess);
+  await waitUntil(
+    `vsnap codec-server (${codecEndpoint})`,
+    async () => {
+      const res = await fetch(`${codecEndpoint}/decode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-namespace': 'default' },
+        body: '{"payloads":[]}',
+      });
+      return res.ok;
+    },
+    { timeoutMs: 30_000, log: logFile(codecServerProcess) },
   );
 }
 

@@ -18,7 +18,7 @@ test('npm run bench -- --quick prints the table and writes the JSON result', () 
     timeout: 300_000,
   });
   assert.equal(run.status, 0, `${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`);
-  assert.match(run.stdout, /vsnap\/limit\s+vsnap\/seed/);
+  assert.match(run.stdout, /vsnap\/limit\s+vsnap\/cron-job/);
   assert.match(run.stdout, /^backup\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+x\s+[\d.]+x$/m);
   assert.match(run.stdout, /^restore\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+x\s+[\d.]+x$/m);
   assert.match(run.stdout, /^worker CPU\s+[\d.]+ CPU-s per GiB backed up, [\d.]+ per GiB restored/m);
@@ -27,8 +27,8 @@ test('npm run bench -- --quick prints the table and writes the JSON result', () 
   const result = JSON.parse(readFileSync(join(out, files[0]), 'utf8')) as BenchResult;
   for (const [name, value] of Object.entries({
     backupVsLimit: result.ratios.backupVsLimit,
-    backupVsSeed: result.ratios.backupVsSeed,
-    restoreVsSeed: result.ratios.restoreVsSeed,
+    backupVsCronJob: result.ratios.backupVsCronJob,
+    restoreVsCronJob: result.ratios.restoreVsCronJob,
     backupVsUploadAlone: result.ratios.backupVsUploadAlone,
     backupWorkerCpuSecondsPerGiB: result.cpu.backupWorkerCpuSecondsPerGiB,
     restoreWorkerCpuSecondsPerGiB: result.cpu.restoreWorkerCpuSecondsPerGiB,

@@ -165,6 +165,16 @@ describe('deploy/Dockerfile', () => {
     assert.match(bundler, /failureConverterPath/, 'the bundle must embed the failure converter');
   });
 
+  it('copies every source folder the production build compiles (tsconfig.build.json)', () => {
+    const text = readFileSync(path.join(root, 'deploy/Dockerfile'), 'utf8');
+    // tsconfig.build.json has comments (JSONC): drop whole-line ones before parsing.
+    const build = JSON.parse(
+      readFileSync(path.join(root, 'tsconfig.build.json'), 'utf8').replace(/^\s*\/\/.*$/gm, ''),
+    ) as { include: string[] };
+    const missing = build.include.filter((dir) => !new RegExp(`^COPY ${dir} \\./${dir}$`, 'm').test(text));
+    assert.deepEqual(missing, [], `deploy/Dockerfile must COPY these folders, or "npm run build" fails in the image`);
+  });
+
   it('bakes the build id into the image, from a build argument that must be set', () => {
     const text = readFileSync(path.join(root, 'deploy/Dockerfile'), 'utf8');
     assert.match(text, /^ARG VSNAP_BUILD_ID$/m);

@@ -1,5 +1,7 @@
 // Browser end-to-end test: an operator starts a restore drill (`verify`) from the Temporal Web
-// UI's "Start Workflow" form and watches it complete, with a real vsnap worker behind it.
+// UI's "Start Workflow" form, watches it complete, with a real vsnap worker behind it, and reads
+// the drill's report on the run's page. The worker encrypts every payload; the UI shows the
+// report because the stack's dev server decodes through the stack's codec server.
 //
 // Needs the local stack (`npm run stack:up`) and Debian's chromium (`bash scripts/install-test-packages.sh`),
 // driven headless by playwright-core; no Playwright browser download. Restores into the `drill`
@@ -115,6 +117,38 @@ async function waitForCompletedInUi(page: Page, workflowId: string): Promise<voi
   );
 }
 
+/**
+ * The text of the run's Result panel, top to bottom. The panel is a code editor that renders
+ * only the lines in view, so it is scrolled through and read a screenful at a time.
+ */
+interface EditorElement {
+  querySelector(selector: string): { scrollTop: number; clientHeight: number } | null;
+  querySelectorAll(selector: string): Iterable<{ textContent: string | null }>;
+}
+
+async function readResultPanel(page: Page): Promise<string> {
+  const result = page.locator('.cm-editor').filter({ hasText: '"kind"' }).first();
+  await result.waitFor({ timeout: 30_000 });
+  // Runs in the page; this project type-checks without the DOM's types, hence the shapes above.
+  return result.evaluate(async (node: unknown) => {
+    const editor = node as EditorElement;
+    const scroller = editor.querySelector('.cm-scroller');
+    if (!scroller) throw new Error('the Result panel has no scroller');
+    const seen: string[] = [];
+    for (let step = 0; step < 200; step++) {
+      for (const line of editor.querySelectorAll('.cm-line')) {
+        const text = (line.textContent ?? '').trim();
+        if (!seen.includes(text)) seen.push(text);
+      }
+      const before = scroller.scrollTop;
+      scroller.scrollTop += scroller.clientHeight / 2;
+      if (scroller.scrollTop === before) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return seen.join('\n');
+  });
+}
+
 describe('Temporal Web UI', () => {
   let worker: TestWorker | undefined;
   let browser: Browser | undefined;
@@ -144,8 +178,9 @@ describe('Temporal Web UI', () => {
     page.setDefaultTimeout(30_000);
 
     const workflowId = uniqueId('verify-ui');
+    let workflowPage = '';
     try {
-      const workflowPage = await startWorkflowFromUi(page, workflowId, worker.taskQueue, '{"cluster":"prod"}');
+      workflowPage = await startWorkflowFromUi(page, workflowId, worker.taskQueue, '{"cluster":"prod"}');
       await page.goto(workflowPage);
       await waitForCompletedInUi(page, workflowId);
     } catch (err) {
@@ -169,5 +204,20 @@ describe('Temporal Web UI', () => {
       await failWithScreenshot(page, `the UI drill's report did not pass: ${JSON.stringify(report.checks, null, 2)}`);
     }
     assert.equal(report.passed, true);
+
+    // The report as the operator reads it on the run's page: decoded JSON naming each check,
+    // not the base64 ciphertext the worker stored.
+    await page.goto(workflowPage);
+    let shown = '';
+    try {
+      shown = await readResultPanel(page);
+    } catch (err) {
+      await failWithScreenshot(page, `the run's page shows no decoded result: ${errorText(err)}`);
+    }
+    const missing = report.checks.map((c) => c.name).filter((name) => !shown.includes(`"name": "${name}"`));
+    if (missing.length > 0) {
+      await failWithScreenshot(page, `the run's Result panel lacks the checks ${JSON.stringify(missing)}`);
+    }
+    assert.ok(!shown.includes('binary/encrypted'), 'the result is not shown still encrypted');
   });
 });

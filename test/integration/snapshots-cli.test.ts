@@ -205,11 +205,19 @@ describe('vsnap snapshots (real CLI, real stack)', { timeout: 300_000 }, () => {
   test('bad usage exits 2 and says what to fix', async () => {
     const unknown = await vsnap(['snapshots', 'frobnicate']);
     assert.equal(unknown.code, 2);
-    assert.match(unknown.stderr, /unknown subcommand "frobnicate" \(expected list or inspect\)/);
+    assert.match(unknown.stderr, /unknown subcommand "frobnicate" \(expected list, inspect or download\)/);
 
     const noKey = await vsnap(['snapshots', 'inspect']);
     assert.equal(noKey.code, 2);
     assert.match(noKey.stderr, /give exactly one KEY or FILE/);
+
+    const noFile = await vsnap(['snapshots', 'download', basename(result.key)]);
+    assert.equal(noFile.code, 2);
+    assert.match(noFile.stderr, /download: give a KEY and a FILE/);
+
+    const forceList = await vsnap(['snapshots', 'list', '--force']);
+    assert.equal(forceList.code, 2);
+    assert.match(forceList.stderr, /list: --force applies to download only/);
 
     const noCluster = await vsnap(['snapshots', 'list', '--cluster', 'nope']);
     assert.equal(noCluster.code, 2);

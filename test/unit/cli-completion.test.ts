@@ -95,6 +95,7 @@ describe('completion scripts from the command table', () => {
     assert.deepEqual(bashCompletes(script, ['vsnap', '']), [...names, '--help', '-h', '--version', '-v']);
     assert.deepEqual(bashCompletes(script, ['vsnap', 'sch']), ['schedule']);
     assert.deepEqual(bashCompletes(script, ['vsnap', 'schedule', 'p']), ['pause']);
+    assert.deepEqual(bashCompletes(script, ['vsnap', 'snapshots', 'd']), ['download']);
     assert.deepEqual(bashCompletes(script, ['vsnap', 'schedule', '--json', 'tr']), ['trigger']);
     assert.deepEqual(bashCompletes(script, ['vsnap', 'schedule', 'apply', '']), [], 'a FILE: bash completes paths');
     assert.deepEqual(bashCompletes(script, ['vsnap', 'backup', '--cl']), ['--cluster']);

@@ -1,4 +1,4 @@
-// loadConfig: the worker's configuration, from environment variables (the seed deployment) or
+// loadConfig: the worker's configuration, from environment variables (the cron-job procedure's deployment) or
 // a JSON file named by VSNAP_CONFIG. Every problem is listed in one ConfigError.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,8 +19,8 @@ function configFile(content: unknown): string {
   return path;
 }
 
-/** The environment the seed's External Secret and Deployment give the worker. */
-const SEED_ENV = {
+/** The environment the cron-job procedure's External Secret and Deployment give the worker. */
+const CRON_JOB_ENV = {
   VAULT_ADDR: 'https://vault.example.com:8200',
   BUCKET_NAME: 'vault-snapshots',
   APPROLE_ROLE_ID: 'role-id-from-external-secret',
@@ -51,9 +51,9 @@ function cluster(name: string, extra: Record<string, unknown> = {}): Record<stri
   };
 }
 
-describe('config: the seed deployment, environment variables only', () => {
+describe("config: the cron-job procedure's deployment, environment variables only", () => {
   it('builds one AppRole cluster from VAULT_ADDR, BUCKET_NAME and the APPROLE_* variable names', () => {
-    const config = loadConfig({ ...SEED_ENV });
+    const config = loadConfig({ ...CRON_JOB_ENV });
 
     assert.equal(config.clusters.length, 1);
     assert.deepEqual(config.clusters[0], {
@@ -72,21 +72,21 @@ describe('config: the seed deployment, environment variables only', () => {
   });
 
   it('never copies the AppRole secrets themselves into the config, only the variable names', () => {
-    const config = loadConfig({ ...SEED_ENV });
+    const config = loadConfig({ ...CRON_JOB_ENV });
 
     const serialized = JSON.stringify(config);
-    assert.ok(!serialized.includes(SEED_ENV.APPROLE_SECRET_ID));
-    assert.ok(!serialized.includes(SEED_ENV.APPROLE_ROLE_ID));
+    assert.ok(!serialized.includes(CRON_JOB_ENV.APPROLE_SECRET_ID));
+    assert.ok(!serialized.includes(CRON_JOB_ENV.APPROLE_ROLE_ID));
   });
 
   it('leaves the Temporal connection to envconfig unless set; task queue "vsnap", 8 MiB parts, info logging', () => {
-    const config = loadConfig({ ...SEED_ENV });
+    const config = loadConfig({ ...CRON_JOB_ENV });
 
     assert.deepEqual(config.temporal, { taskQueue: 'vsnap' });
     const { connectionOptions, namespace } = temporalConnectConfig({}, { HOME: '/nonexistent' });
     assert.equal(connectionOptions.address, '127.0.0.1:7233');
     assert.equal(namespace, 'default');
-    const set = loadConfig({ ...SEED_ENV, TEMPORAL_ADDRESS: 'temporal:7233', TEMPORAL_NAMESPACE: 'vault' });
+    const set = loadConfig({ ...CRON_JOB_ENV, TEMPORAL_ADDRESS: 'temporal:7233', TEMPORAL_NAMESPACE: 'vault' });
     assert.deepEqual(set.temporal, { address: 'temporal:7233', namespace: 'vault', taskQueue: 'vsnap' });
     assert.deepEqual(config.aws, { s3ForcePathStyle: false });
     assert.equal(config.partSizeBytes, 8 * 1024 * 1024);
@@ -95,7 +95,7 @@ describe('config: the seed deployment, environment variables only', () => {
 
   it('honours the optional VSNAP_* overrides', () => {
     const config = loadConfig({
-      ...SEED_ENV,
+      ...CRON_JOB_ENV,
       VSNAP_CLUSTER: 'prod',
       VSNAP_PREFIX: 'backups/prod/',
       VSNAP_KEEP: '7',
@@ -138,14 +138,14 @@ describe('config: the seed deployment, environment variables only', () => {
   });
 
   it('rejects a VAULT_ADDR that is not an http(s) URL, naming the variable', () => {
-    const problems = configProblems({ ...SEED_ENV, VAULT_ADDR: 'vault.example.com:8200' });
+    const problems = configProblems({ ...CRON_JOB_ENV, VAULT_ADDR: 'vault.example.com:8200' });
 
     assert.equal(problems.length, 1);
-    assert.match(problems[0], /^VAULT_ADDR "vault\.example\.com:8200" must be an http\(s\) URL/);
+    assert.match(problems[0], /^VAULT_ADDR must be an http\(s\) URL .*, got "vault\.example\.com:8200"$/);
   });
 
   it('rejects a part size below the S3 minimum of 5 MiB and an unknown log level', () => {
-    const problems = configProblems({ ...SEED_ENV, VSNAP_PART_SIZE_MIB: '4', LOG_LEVEL: 'verbose' });
+    const problems = configProblems({ ...CRON_JOB_ENV, VSNAP_PART_SIZE_MIB: '4', LOG_LEVEL: 'verbose' });
 
     assert.equal(problems.length, 2, problems.join('\n'));
     assert.ok(problems.some((p) => p.includes('VSNAP_PART_SIZE_MIB must be >= 5')));
@@ -262,6 +262,105 @@ describe('config: a JSON file named by VSNAP_CONFIG', () => {
   });
 });
 
+describe('config: the file is checked by its schema (config/cluster-schema.ts), then by what a schema cannot say', () => {
+  it('takes a "$schema" key, which editors read and vsnap ignores', () => {
+    const path = configFile({ $schema: '../../schemas/vsnap-config.schema.json', clusters: [cluster('prod')] });
+
+    assert.deepEqual(
+      loadConfig({ VSNAP_CONFIG: path }).clusters.map((c) => c.name),
+      ['prod'],
+    );
+  });
+
+  it('refuses a misspelt field rather than ignore it, listing the fields allowed there', () => {
+    const path = configFile({ clusters: [cluster('drill', { protectd: false })], clusterz: [] });
+
+    const problems = configProblems({ VSNAP_CONFIG: path });
+
+    assert.equal(problems.length, 2, problems.join('\n'));
+    assert.match(problems[0], /clusters\[0\]: protectd is not a known field; allowed here: name, address, .*protected/);
+    assert.equal(problems[1], `${path}: clusterz is not a known field; allowed here: $schema, clusters`);
+  });
+
+  it('names the field, the fix and the value given, down to nested fields', () => {
+    const path = configFile({
+      clusters: [
+        cluster('prod', {
+          auth: { method: 'approle', credentials: { source: 'secretsManager' } },
+          storage: { bucket: 'vault-snapshots', kmsKeyId: '' },
+          keyShares: { source: 'vault' },
+          canary: { mount: 7 },
+        }),
+        3,
+      ],
+    });
+
+    const problems = configProblems({ VSNAP_CONFIG: path });
+
+    assert.deepEqual(
+      problems.map((p) => p.slice(path.length + 2)),
+      [
+        'clusters[0]: auth.credentials.secretId is required (the Secrets Manager secret name or ARN)',
+        'clusters[0]: storage.kmsKeyId must not be empty; leave the field out instead, got ""',
+        'clusters[0]: canary.mount must be a string (a KV v2 mount), got 7',
+        'clusters[0]: keyShares.source must be one of secretsManager, file, env, got "vault"',
+        'clusters[1] must be an object, got 3',
+      ],
+    );
+  });
+
+  it('runs the checks a schema cannot make beside its problems, in the same pass', () => {
+    const path = configFile({
+      clusters: [
+        cluster('prod', { auth: { method: 'ldap' }, caCertFile: join(tmp, 'missing-ca.pem') }),
+        cluster('drill', { drillSource: 'staging' }),
+        cluster('dr', { drillSource: 'dr' }),
+      ],
+    });
+
+    const problems = configProblems({ VSNAP_CONFIG: path });
+
+    assert.equal(problems.length, 4, problems.join('\n'));
+    assert.match(problems[0], /clusters\[0\]: auth\.method must be one of approle, kubernetes, token, got "ldap"/);
+    assert.match(problems[1], /clusters\[0\]: caCertFile .*missing-ca\.pem does not exist/);
+    assert.match(
+      problems[2],
+      /clusters\[1\]: drillSource "staging" is not a configured cluster \(configured: prod, drill, dr\)/,
+    );
+    assert.match(problems[3], /clusters\[2\]: drillSource "dr" is this cluster itself/);
+  });
+
+  it('names the variable, not the field, of a bad env-mode value', () => {
+    const problems = configProblems({
+      ...CRON_JOB_ENV,
+      VSNAP_AUTH_METHOD: 'ldap',
+      VSNAP_KEEP: 'all',
+      VSNAP_CLUSTER: 'Prod',
+    });
+
+    assert.deepEqual(problems, [
+      'VSNAP_CLUSTER must be lowercase letters, digits and dashes (at most 63), e.g. "prod", got "Prod"',
+      'VSNAP_AUTH_METHOD must be one of approle, kubernetes, token, got "ldap"',
+      'VSNAP_KEEP must be an integer >= 1, got "all"',
+    ]);
+  });
+
+  it('builds the env-mode cluster through the same schema: Kubernetes auth and its defaults', () => {
+    const [vault] = loadConfig({ ...CRON_JOB_ENV, VSNAP_AUTH_METHOD: 'kubernetes', VSNAP_K8S_ROLE: 'vsnap' }).clusters;
+
+    assert.deepEqual(vault.auth, {
+      method: 'kubernetes',
+      mount: 'kubernetes',
+      role: 'vsnap',
+      jwtPath: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+    });
+    assert.match(
+      configProblems({ ...CRON_JOB_ENV, VSNAP_AUTH_METHOD: 'kubernetes' })[0],
+      /^VSNAP_K8S_ROLE is required \(the Vault role name/,
+    );
+  });
+});
+
 describe('config: every cluster is protected (restores need an approval) unless it says otherwise', () => {
   it('protects a file cluster without "protected", and leaves one with "protected": false unprotected', () => {
     const path = configFile({
@@ -285,14 +384,14 @@ describe('config: every cluster is protected (restores need an approval) unless 
   });
 
   it('protects the env-mode cluster unless VSNAP_PROTECTED=false', () => {
-    assert.equal(loadConfig({ ...SEED_ENV }).clusters[0].protected, true);
-    assert.equal(loadConfig({ ...SEED_ENV, VSNAP_PROTECTED: '' }).clusters[0].protected, true);
-    assert.equal(loadConfig({ ...SEED_ENV, VSNAP_PROTECTED: 'true' }).clusters[0].protected, true);
-    assert.equal(loadConfig({ ...SEED_ENV, VSNAP_PROTECTED: 'false' }).clusters[0].protected, false);
+    assert.equal(loadConfig({ ...CRON_JOB_ENV }).clusters[0].protected, true);
+    assert.equal(loadConfig({ ...CRON_JOB_ENV, VSNAP_PROTECTED: '' }).clusters[0].protected, true);
+    assert.equal(loadConfig({ ...CRON_JOB_ENV, VSNAP_PROTECTED: 'true' }).clusters[0].protected, true);
+    assert.equal(loadConfig({ ...CRON_JOB_ENV, VSNAP_PROTECTED: 'false' }).clusters[0].protected, false);
   });
 
   it('refuses a VSNAP_PROTECTED other than true or false, naming the variable', () => {
-    const problems = configProblems({ ...SEED_ENV, VSNAP_PROTECTED: 'no' });
+    const problems = configProblems({ ...CRON_JOB_ENV, VSNAP_PROTECTED: 'no' });
 
     assert.equal(problems.length, 1, problems.join('\n'));
     assert.match(problems[0], /^VSNAP_PROTECTED must be true or false \(default true\), got "no"/);
@@ -338,7 +437,7 @@ describe('config: how vsnap reaches Vault (plain http only by choice, mutual TLS
   });
 
   it('refuses VAULT_ADDR=http://… in env mode, naming the variable, the risk and VSNAP_ALLOW_INSECURE_HTTP', () => {
-    const problems = configProblems({ ...SEED_ENV, VAULT_ADDR: 'http://vault.internal:8200' });
+    const problems = configProblems({ ...CRON_JOB_ENV, VAULT_ADDR: 'http://vault.internal:8200' });
 
     assert.equal(problems.length, 1, problems.join('\n'));
     assert.ok(problems[0].startsWith('VAULT_ADDR http://vault.internal:8200'), problems[0]);
@@ -348,7 +447,7 @@ describe('config: how vsnap reaches Vault (plain http only by choice, mutual TLS
 
   it('loads VAULT_ADDR=http://… in env mode with VSNAP_ALLOW_INSECURE_HTTP=true, and only with "true"', () => {
     const [vault] = loadConfig({
-      ...SEED_ENV,
+      ...CRON_JOB_ENV,
       VAULT_ADDR: 'http://vault.internal:8200',
       VSNAP_ALLOW_INSECURE_HTTP: 'true',
     }).clusters;
@@ -356,7 +455,7 @@ describe('config: how vsnap reaches Vault (plain http only by choice, mutual TLS
     assert.equal(vault.address, 'http://vault.internal:8200');
     assert.equal(vault.allowInsecureHttp, true);
     const problems = configProblems({
-      ...SEED_ENV,
+      ...CRON_JOB_ENV,
       VAULT_ADDR: 'http://vault.internal:8200',
       VSNAP_ALLOW_INSECURE_HTTP: '1',
     });
@@ -381,7 +480,7 @@ describe('config: how vsnap reaches Vault (plain http only by choice, mutual TLS
 
     const [fromFile] = loadConfig({ VSNAP_CONFIG: path }).clusters;
     const [fromEnv] = loadConfig({
-      ...SEED_ENV,
+      ...CRON_JOB_ENV,
       VAULT_TLS_SERVER_NAME: 'vault.internal',
       VAULT_CLIENT_CERT: cert,
       VAULT_CLIENT_KEY: key,
@@ -441,7 +540,10 @@ describe('config: a drill on a throwaway server (drill.ephemeral)', () => {
     assert.match(problems[0], /drill\.ephemeral\.binary must be an absolute path .*got "bao"/);
     assert.match(problems[1], /drill\.ephemeral\.dataDir must be an absolute path .*got "drills"/);
     assert.match(problems[2], /drill\.ephemeral\.maxSnapshotBytes must be a positive integer .*got "1G"/);
-    assert.match(problems[3], /drill\.ephemeral\.seal must be \{ "type": "shamir" \} .* or \{ "type": "auto"/);
+    assert.match(
+      problems[3],
+      /drill\.ephemeral\.seal\.type must be "shamir" .* or "auto" with a "stanzaFile" .*got "kms"/,
+    );
   });
 
   it('refuses an auto seal with no stanza file', () => {
@@ -469,7 +571,10 @@ describe('config: a drill on a throwaway server (drill.ephemeral)', () => {
     const problems = configProblems({ VSNAP_CONFIG: path });
 
     assert.equal(problems.length, 1, problems.join('\n'));
-    assert.match(problems[0], /cluster prod has an ephemeral drill but no keyShares/);
+    assert.match(
+      problems[0],
+      /clusters\[0\]: keyShares is required with drill\.ephemeral: the throwaway server is unsealed/,
+    );
   });
 
   it('reserves the name "ephemeral", which a restore target names the throwaway server by', () => {
@@ -484,7 +589,7 @@ describe('config: a drill on a throwaway server (drill.ephemeral)', () => {
 
 describe('config: snapshot upload sizes and the Vault stream idle timeout', () => {
   it('defaults to 8 MiB parts, 4 in flight, S3 part limit, 30 s of Vault idle', () => {
-    const config = loadConfig({ ...SEED_ENV });
+    const config = loadConfig({ ...CRON_JOB_ENV });
 
     assert.equal(config.partSizeBytes, 8 * 1024 * 1024);
     assert.equal(config.uploadConcurrency, 4);
@@ -494,12 +599,16 @@ describe('config: snapshot upload sizes and the Vault stream idle timeout', () =
 
   it('takes the bounds themselves: 5 MiB parts, 16 in flight (17 x 5 = 85 MiB), 1 s and 3600 s idle', () => {
     const low = loadConfig({
-      ...SEED_ENV,
+      ...CRON_JOB_ENV,
       VSNAP_PART_SIZE_MIB: '5',
       VSNAP_UPLOAD_CONCURRENCY: '16',
       VSNAP_VAULT_STREAM_IDLE_SECONDS: '1',
     });
-    const high = loadConfig({ ...SEED_ENV, VSNAP_VAULT_STREAM_IDLE_SECONDS: '3600', VSNAP_TEST_MAX_UPLOAD_PARTS: '4' });
+    const high = loadConfig({
+      ...CRON_JOB_ENV,
+      VSNAP_VAULT_STREAM_IDLE_SECONDS: '3600',
+      VSNAP_TEST_MAX_UPLOAD_PARTS: '4',
+    });
 
     assert.equal(low.partSizeBytes, 5 * 1024 * 1024);
     assert.equal(low.uploadConcurrency, 16);
@@ -510,7 +619,7 @@ describe('config: snapshot upload sizes and the Vault stream idle timeout', () =
 
   it('refuses a part size outside S3 bounds, naming both bounds and the value', () => {
     for (const value of ['4', '5121']) {
-      const problems = configProblems({ ...SEED_ENV, VSNAP_PART_SIZE_MIB: value });
+      const problems = configProblems({ ...CRON_JOB_ENV, VSNAP_PART_SIZE_MIB: value });
 
       assert.equal(problems.length, 1, problems.join('\n'));
       assert.match(problems[0], new RegExp(`VSNAP_PART_SIZE_MIB must be >= 5 .* and <= 5120 .*got ${value}`));
@@ -519,7 +628,7 @@ describe('config: snapshot upload sizes and the Vault stream idle timeout', () =
 
   it('refuses an upload concurrency outside 1 to 16', () => {
     for (const value of ['0', '17']) {
-      const problems = configProblems({ ...SEED_ENV, VSNAP_UPLOAD_CONCURRENCY: value });
+      const problems = configProblems({ ...CRON_JOB_ENV, VSNAP_UPLOAD_CONCURRENCY: value });
 
       assert.equal(problems.length, 1, problems.join('\n'));
       assert.match(problems[0], new RegExp(`VSNAP_UPLOAD_CONCURRENCY must be 1 to 16, got ${value}`));
@@ -527,26 +636,26 @@ describe('config: snapshot upload sizes and the Vault stream idle timeout', () =
   });
 
   it('refuses part buffers over the 1024 MiB budget, with the sum and what to lower', () => {
-    const problems = configProblems({ ...SEED_ENV, VSNAP_PART_SIZE_MIB: '256', VSNAP_UPLOAD_CONCURRENCY: '4' });
+    const problems = configProblems({ ...CRON_JOB_ENV, VSNAP_PART_SIZE_MIB: '256', VSNAP_UPLOAD_CONCURRENCY: '4' });
 
     assert.equal(problems.length, 1, problems.join('\n'));
     assert.match(problems[0], /VSNAP_UPLOAD_CONCURRENCY=4 with VSNAP_PART_SIZE_MIB=256/);
     assert.match(problems[0], /\(4 \+ 1\) x 256 MiB = 1280 MiB .* over the 1024 MiB vsnap allows: lower either/);
     assert.equal(
-      loadConfig({ ...SEED_ENV, VSNAP_PART_SIZE_MIB: '256', VSNAP_UPLOAD_CONCURRENCY: '3' }).uploadConcurrency,
+      loadConfig({ ...CRON_JOB_ENV, VSNAP_PART_SIZE_MIB: '256', VSNAP_UPLOAD_CONCURRENCY: '3' }).uploadConcurrency,
       3,
     );
   });
 
   it('reports a value that is not a number once, as not an integer', () => {
-    const problems = configProblems({ ...SEED_ENV, VSNAP_PART_SIZE_MIB: 'lots' });
+    const problems = configProblems({ ...CRON_JOB_ENV, VSNAP_PART_SIZE_MIB: 'lots' });
 
     assert.deepEqual(problems, ['VSNAP_PART_SIZE_MIB=lots must be an integer']);
   });
 
   it('refuses a Vault idle timeout outside 1 to 3600 s, saying what it is for', () => {
     for (const value of ['0', '3601']) {
-      const problems = configProblems({ ...SEED_ENV, VSNAP_VAULT_STREAM_IDLE_SECONDS: value });
+      const problems = configProblems({ ...CRON_JOB_ENV, VSNAP_VAULT_STREAM_IDLE_SECONDS: value });
 
       assert.equal(problems.length, 1, problems.join('\n'));
       assert.match(problems[0], new RegExp(`VSNAP_VAULT_STREAM_IDLE_SECONDS must be 1 to 3600, got ${value}`));
@@ -556,7 +665,7 @@ describe('config: snapshot upload sizes and the Vault stream idle timeout', () =
 
   it('refuses a test part limit above S3 10,000 (or below 1): a store would reject part 10,001', () => {
     for (const value of ['0', '10001']) {
-      const problems = configProblems({ ...SEED_ENV, VSNAP_TEST_MAX_UPLOAD_PARTS: value });
+      const problems = configProblems({ ...CRON_JOB_ENV, VSNAP_TEST_MAX_UPLOAD_PARTS: value });
 
       assert.equal(problems.length, 1, problems.join('\n'));
       assert.match(problems[0], new RegExp(`VSNAP_TEST_MAX_UPLOAD_PARTS must be 1 to 10000 .*got ${value}`));
