@@ -7,12 +7,21 @@ import { SnapshotArchiveValidator } from './archive/snapshot-archive';
 import { type ActivityDeps, clusterOrFail, vaultFor } from './deps';
 import { withFailureMapping } from './failures';
 import { startHeartbeat } from './progress-heartbeat';
-import { type RetentionPolicy, selectExpiredSnapshots } from './retention';
+import {
+  laterRetention,
+  type LockedSnapshot,
+  type RetentionPolicy,
+  snapshotsToDelete,
+  splitByObjectLock,
+} from './retention';
 import { MANIFEST_FORMAT, type CanaryRecord, type SnapshotManifest } from './storage/manifest';
+import { copyLocation, type NamedCopyLocation } from './storage/copy-location';
 import { assertKmsKeyUsable } from './storage/kms-key-check';
 import { PartAssembler } from './storage/part-assembler';
 import { planPartSizes } from './storage/part-sizes';
-import { snapshotKeyFor } from './storage/snapshot-keys';
+import { manifestKeyFor, snapshotKeyFor } from './storage/snapshot-keys';
+import { type ObjectLockMode, type ObjectLockRetention, retentionFor } from './storage/object-lock';
+import type { SnapshotObject } from './storage/snapshot-store';
 import { resolveActiveNode } from './vault/active-node';
 import { type Inventory, takeInventory } from './vault/inventory';
 import { loginToVault, type VaultSession } from './vault/vault-login';
@@ -24,6 +33,8 @@ export interface BackupPlan {
   bucket: string;
   prefix: string;
   retention: RetentionPolicy;
+  /** The cluster's further copies (storage.copies), each made after the snapshot. */
+  copies?: NamedCopyLocation[];
   /** Size of the cluster's newest recorded snapshot: what progress bars estimate this one against. */
   previousSnapshotBytes?: number;
 }
@@ -38,16 +49,56 @@ export interface SnapshotRecord {
   uploadSeconds: number;
   /** S3 requests the SDK had to retry (throttling, 5xx, resets): a flaky store shows here. */
   s3Retries: number;
+  /** The snapshot's S3 Object Lock, when storage.objectLock is set (its manifest's ends a moment later). */
+  objectLock?: { mode: ObjectLockMode; retainUntil: string };
 }
 
 export interface RetentionResult {
   deleted: string[];
   remaining: number;
   abortedUploads: number;
+  /** retention.deleteBy: "lifecycle" when the bucket's lifecycle rules expire snapshots and vsnap deletes none. */
+  deletedBy?: 'vsnap' | 'lifecycle';
+  /** Expired snapshots kept because their S3 Object Lock has not ended: deleted by a later backup. */
+  locked?: LockedSnapshot[];
 }
 
 /** Multipart uploads older than this under a cluster's prefix belong to dead workers. */
 const STALE_UPLOAD_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Deletes expired snapshots. With Object Lock, S3 keeps every version and refuses to delete a
+ * locked one, and a delete without a version id only hides the object behind a delete marker
+ * while its bytes stay billed: so each candidate's lock is read first, still-locked ones are kept
+ * (and reported), and the others have all their versions deleted.
+ */
+export async function deleteExpiredSnapshots(
+  deps: Pick<ActivityDeps, 'store'>,
+  bucket: string,
+  expired: SnapshotObject[],
+  objectLock: boolean,
+  now: Date,
+): Promise<{ deleted: string[]; locked: LockedSnapshot[] }> {
+  if (!objectLock) {
+    for (const s of expired) {
+      await deps.store.deleteSnapshot(bucket, s.key);
+      Context.current().heartbeat({ step: 'retention', deleted: s.key });
+    }
+    return { deleted: expired.map((s) => s.key), locked: [] };
+  }
+  const retentions = new Map<string, ObjectLockRetention | undefined>();
+  for (const s of expired) {
+    const snapshotLock = await deps.store.retentionOf(bucket, s.key);
+    const manifestLock = s.manifest ? await deps.store.retentionOf(bucket, manifestKeyFor(s.key)) : undefined;
+    retentions.set(s.key, laterRetention(snapshotLock, manifestLock));
+  }
+  const { deletable, locked } = splitByObjectLock(expired, (key) => retentions.get(key), now);
+  for (const s of deletable) {
+    await deps.store.deleteSnapshotVersions(bucket, s.key);
+    Context.current().heartbeat({ step: 'retention', deleted: s.key });
+  }
+  return { deleted: deletable.map((s) => s.key), locked };
+}
 
 export function createBackupActivities(deps: ActivityDeps) {
   async function withVaultSession<T>(cluster: ClusterConfig, fn: (session: VaultSession) => Promise<T>): Promise<T> {
@@ -73,6 +124,8 @@ export function createBackupActivities(deps: ActivityDeps) {
       return withFailureMapping(async () => {
         const cluster = clusterOrFail(deps, input.cluster);
         await deps.store.assertBucketExists(cluster.storage.bucket);
+        // Before any snapshot: a lock asked for and not possible must stop the backup, not be skipped.
+        if (cluster.storage.objectLock) await deps.store.assertObjectLockEnabled(cluster.storage.bucket);
         if (cluster.storage.kmsKeyId) await assertKmsKeyUsable(deps.kms, cluster.storage.kmsKeyId);
         await resolveActiveNode(vaultFor(cluster));
         await withVaultSession(cluster, () => Promise.resolve());
@@ -86,6 +139,9 @@ export function createBackupActivities(deps: ActivityDeps) {
           bucket: cluster.storage.bucket,
           prefix: cluster.storage.prefix,
           retention: cluster.retention,
+          ...(cluster.storage.copies?.length
+            ? { copies: cluster.storage.copies.map((c) => ({ name: c.name, ...copyLocation(cluster, c) })) }
+            : {}),
           ...(previous ? { previousSnapshotBytes: previous.size } : {}),
         };
       });
@@ -160,9 +216,14 @@ export function createBackupActivities(deps: ActivityDeps) {
               heartbeat.phase('upload');
               log.info({ activeAddress: active.vault.address }, 'streaming the snapshot from the active node');
               const concurrency = deps.config.uploadConcurrency;
+              const { objectLock } = cluster.storage;
+              const lockFrom = (writtenAt: Date) =>
+                objectLock ? retentionFor(objectLock, writtenAt, deps.config.testObjectLockSeconds) : undefined;
+              const snapshotLock = lockFrom(new Date());
               const upload = await deps.store.startUpload({
                 bucket,
                 key,
+                ...(snapshotLock ? { lock: snapshotLock } : {}),
                 ...(kmsKeyId ? { kmsKeyId } : {}),
                 metadata: { 'vsnap-cluster': cluster.name, 'vsnap-workflow-id': input.workflowId },
                 concurrency,
@@ -237,10 +298,11 @@ export function createBackupActivities(deps: ActivityDeps) {
                   ...(input.inventory ? { inventory: input.inventory } : {}),
                 };
                 try {
-                  await deps.store.putManifest(bucket, manifest, kmsKeyId);
+                  await deps.store.putManifest(bucket, manifest, kmsKeyId, lockFrom(new Date()));
                 } catch (err) {
-                  // Without its manifest the object is not a recorded backup: remove it.
-                  await deps.store.deleteSnapshot(bucket, key).catch(() => undefined);
+                  // Without its manifest the object is not a recorded backup: remove it. A locked
+                  // one cannot be (a delete would only hide it): retention removes it once unlocked.
+                  if (!snapshotLock) await deps.store.deleteSnapshot(bucket, key).catch(() => undefined);
                   throw err;
                 }
                 const uploadSeconds = (Date.now() - began) / 1000;
@@ -261,6 +323,9 @@ export function createBackupActivities(deps: ActivityDeps) {
                   raftTerm: facts.raftTerm,
                   uploadSeconds,
                   s3Retries,
+                  ...(snapshotLock
+                    ? { objectLock: { mode: snapshotLock.mode, retainUntil: snapshotLock.retainUntil.toISOString() } }
+                    : {}),
                 };
               } catch (err) {
                 await upload.abort().catch((abortErr: unknown) => {
@@ -287,29 +352,36 @@ export function createBackupActivities(deps: ActivityDeps) {
       return withFailureMapping(async () => {
         const cluster = clusterOrFail(deps, input.cluster);
         const { bucket, prefix } = cluster.storage;
-        const policy: RetentionPolicy = {
-          keep: input.keep ?? cluster.retention.keep,
-          ...((input.maxAgeDays ?? cluster.retention.maxAgeDays) !== undefined
-            ? { maxAgeDays: input.maxAgeDays ?? cluster.retention.maxAgeDays }
-            : {}),
-        };
         const now = new Date();
         const snapshots = await deps.store.listSnapshots(bucket, prefix);
-        const expired = selectExpiredSnapshots(snapshots, policy, now, new Set([input.protectKey]));
-        for (const s of expired) {
-          await deps.store.deleteSnapshot(bucket, s.key);
-          Context.current().heartbeat({ step: 'retention', deleted: s.key });
-        }
+        const byLifecycle = cluster.retention.deleteBy === 'lifecycle';
+        const expired = snapshotsToDelete(snapshots, cluster.retention, input, now, new Set([input.protectKey]));
+        const { deleted, locked } = await deleteExpiredSnapshots(
+          deps,
+          bucket,
+          expired,
+          cluster.storage.objectLock !== undefined,
+          now,
+        );
         const abortedUploads = await deps.store.abortUploads(bucket, `${prefix}/`, {
           olderThan: new Date(now.getTime() - STALE_UPLOAD_MS),
         });
-        if (expired.length > 0) {
-          deps.logger.info(
-            { cluster: cluster.name, deleted: expired.map((s) => s.key) },
-            'retention deleted snapshots',
+        const log = deps.logger.child({ cluster: cluster.name });
+        if (byLifecycle) log.info("retention: by the bucket's lifecycle rules; vsnap deletes nothing");
+        if (deleted.length > 0) log.info({ deleted }, 'retention deleted snapshots');
+        for (const l of locked) {
+          log.info(
+            { key: l.key, retainUntil: l.retainUntil, mode: l.mode },
+            `retention keeps ${l.key}: locked until ${l.retainUntil}`,
           );
         }
-        return { deleted: expired.map((s) => s.key), remaining: snapshots.length - expired.length, abortedUploads };
+        return {
+          deleted,
+          remaining: snapshots.length - deleted.length,
+          abortedUploads,
+          deletedBy: byLifecycle ? 'lifecycle' : 'vsnap',
+          locked,
+        };
       });
     },
   };

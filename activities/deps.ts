@@ -5,18 +5,18 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Logger } from 'pino';
 import { ApplicationFailure } from '@temporalio/common';
-import { findCluster, type ClusterConfig, type VsnapConfig } from '../worker/config';
+import type { StorageCopyConfig } from '../config/cluster-schema';
+import { findCluster, type ClusterConfig, type UploadSettings, type VsnapConfig } from '../worker/config';
 import { FailureType } from '../workflows/names';
 import type { VsnapMetrics } from './metrics';
 import type { SnapshotStore } from './storage/snapshot-store';
 import { type VaultEndpoint, VaultHttp } from './vault/vault-http';
 
 export interface ActivityDeps {
-  config: Pick<
-    VsnapConfig,
-    'clusters' | 'partSizeBytes' | 'uploadConcurrency' | 'maxUploadParts' | 'vaultStreamIdleSeconds'
-  >;
+  config: Pick<VsnapConfig, 'clusters'> & UploadSettings;
   store: SnapshotStore;
+  /** The store of one further copy (storage.copies): its region, and its role in another account. */
+  copyStore(copy: StorageCopyConfig): SnapshotStore;
   secretsManager: SecretsManagerClient;
   kms: KMSClient;
   logger: Logger;

@@ -9,6 +9,7 @@ import { EphemeralDrillRefusedError } from './ephemeral/ephemeral-server';
 import { KeySharesUnavailableError } from './keys/key-shares';
 import { BucketAccessDeniedError, BucketNotFoundError } from './storage/snapshot-store';
 import { KmsKeyUnusableError } from './storage/kms-key-check';
+import { ObjectLockAccessDeniedError, ObjectLockNotEnabledError } from './storage/object-lock';
 import { KeySharesRejectedError, SealUnavailableError } from './vault/generate-root';
 import { VaultUnavailableError } from './vault/active-node';
 import { VaultRequestError } from './vault/vault-errors';
@@ -44,6 +45,8 @@ export function toActivityFailure(err: unknown, options: FailureOptions = {}): u
   if (err instanceof KeySharesUnavailableError) return failure(FailureType.KeySharesUnavailable, err.message);
   if (err instanceof BucketNotFoundError) return failure(FailureType.BucketNotFound, err.message);
   if (err instanceof BucketAccessDeniedError) return failure(FailureType.StorageAccessDenied, err.message);
+  if (err instanceof ObjectLockNotEnabledError) return failure(FailureType.ObjectLockNotEnabled, err.message);
+  if (err instanceof ObjectLockAccessDeniedError) return failure(FailureType.StorageAccessDenied, err.message);
   if (err instanceof KmsKeyUnusableError) return failure(FailureType.KmsKeyUnusable, err.message);
   if (err instanceof ArchiveInvalidError)
     return failure(FailureType.ArchiveInvalid, err.message, !options.archiveRetryable);

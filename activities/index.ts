@@ -1,6 +1,7 @@
 // createActivities: every activity of every vsnap workflow, bound to its dependencies.
 import { createBackupActivities } from './backup-activities';
 import { createClusterLockActivities } from './cluster-lock-activities';
+import { createCopyActivities } from './copy-activities';
 import type { ActivityDeps } from './deps';
 import { createEphemeralDrillActivities } from './ephemeral-drill-activities';
 import { createRecoverActivities } from './recover-activities';
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
   return instrumentActivities(
     {
       ...createBackupActivities(deps),
+      ...createCopyActivities(deps),
       ...createRestoreActivities(deps),
       ...createClusterLockActivities(),
       ...createRestoreTargetActivities(deps),

@@ -5,16 +5,27 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Context } from '@temporalio/activity';
 import { EPHEMERAL_TARGET, FailureType } from '../workflows/names';
-import type { RestorePlan, RestorePlanRequest, VerificationRecord } from '../workflows/restore-types';
+import type {
+  PlanLocation,
+  RestorePlan,
+  RestorePlanRequest,
+  SkippedLocation,
+  VerificationRecord,
+} from '../workflows/restore-types';
 import type { ClusterConfig } from '../config/cluster-schema';
 import { type ActivityDeps, clusterOrFail, vaultFor } from './deps';
 import { checkEphemeralFits } from './ephemeral/restored-snapshot';
-import { resolveSnapshot } from './storage/resolve-snapshot';
+import { resolveSnapshotFrom, snapshotUnavailable } from './storage/resolve-snapshot';
+import { locationProblem, readLocation, storeAt } from './storage/snapshot-locations';
 import { failure, withFailureMapping } from './failures';
-import { startHeartbeat } from './progress-heartbeat';
+import { type Heartbeat, startHeartbeat } from './progress-heartbeat';
 import { loadKeyShares } from './keys/key-shares';
 import { verificationKeyFor } from './storage/snapshot-keys';
 import { openVerifiedSnapshot } from './storage/verified-object';
+
+/** Reads of one unreachable location before "any" passes to the next (each read has the SDK's 3 attempts). */
+const LOCATION_ATTEMPTS = 2;
+const LOCATION_RETRY_MS = 1000;
 
 export function createRestoreActivities(deps: ActivityDeps) {
   async function requireKeyShares(c: ClusterConfig): Promise<void> {
@@ -47,7 +58,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
       );
     }
     await requireKeyShares(source);
-    const { key, manifest } = await resolveSnapshot(deps, source, input.snapshot);
+    const { key, manifest, ...readFrom } = await resolveSnapshotFrom(deps, source, input.snapshot, input.from);
     const plan: RestorePlan = {
       target: EPHEMERAL_TARGET,
       source: source.name,
@@ -58,10 +69,21 @@ export function createRestoreActivities(deps: ActivityDeps) {
       key,
       manifest,
       snapshotTakenAt: manifest.createdAt,
+      ...readFrom,
       ephemeral: true,
     };
     await checkEphemeralFits(config, plan);
     return plan;
+  }
+
+  /** The planned object, from its location, through the SHA-256 and archive checks, to nowhere. */
+  async function readVerified(plan: RestorePlan, heartbeat: Heartbeat): Promise<{ bytes: number; raftIndex: number }> {
+    const signal = Context.current().cancellationSignal;
+    const store = storeAt(deps, clusterOrFail(deps, plan.source), readLocation(plan));
+    const { body, verified } = await openVerifiedSnapshot(store, plan, heartbeat, signal);
+    const sink = new Writable({ write: (_chunk, _enc, done) => done() });
+    await pipeline(body, verified, sink, { signal });
+    return { bytes: verified.bytes, raftIndex: verified.facts?.raftIndex ?? 0 };
   }
 
   return {
@@ -85,7 +107,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
           );
         }
         for (const c of force ? [source, target] : [target]) await requireKeyShares(c);
-        const { key, manifest } = await resolveSnapshot(deps, source, input.snapshot);
+        const { key, manifest, ...readFrom } = await resolveSnapshotFrom(deps, source, input.snapshot, input.from);
         const health = await vaultFor(target).health();
         if (!health.initialized || health.sealed) {
           throw failure(
@@ -103,6 +125,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
           key,
           manifest,
           snapshotTakenAt: manifest.createdAt,
+          ...readFrom,
         };
       });
     },
@@ -110,13 +133,52 @@ export function createRestoreActivities(deps: ActivityDeps) {
     /** Streams the object from S3 through the SHA-256 and archive checks, to nowhere. */
     async fetchSnapshot(plan: RestorePlan): Promise<{ bytes: number; raftIndex: number }> {
       return withFailureMapping(async () => {
-        const ctx = Context.current();
         const heartbeat = startHeartbeat('fetch');
         try {
-          const { body, verified } = await openVerifiedSnapshot(deps.store, plan, heartbeat, ctx.cancellationSignal);
-          const sink = new Writable({ write: (_chunk, _enc, done) => done() });
-          await pipeline(body, verified, sink, { signal: ctx.cancellationSignal });
-          return { bytes: verified.bytes, raftIndex: verified.facts?.raftIndex ?? 0 };
+          return await readVerified(plan, heartbeat);
+        } finally {
+          heartbeat.stop();
+        }
+      });
+    },
+
+    /**
+     * "from": "any": reads the object from each candidate location in turn through the same
+     * checks as fetchSnapshot, and answers the first that passes, before anything touches the
+     * target. A damaged or missing object passes on at once; an unreachable location after
+     * LOCATION_ATTEMPTS reads (each with the SDK's own retries), so a dead primary costs seconds,
+     * not Temporal's retries. None left: SnapshotUnavailable, naming each location's problem.
+     */
+    async chooseSnapshotLocation(
+      plan: RestorePlan,
+    ): Promise<{ location: PlanLocation; skipped: SkippedLocation[]; bytes: number }> {
+      return withFailureMapping(async () => {
+        const ctx = Context.current();
+        const heartbeat = startHeartbeat('fetch');
+        const skipped = [...(plan.skipped ?? [])];
+        try {
+          for (const location of plan.candidates ?? [readLocation(plan)]) {
+            for (let attempt = 1; ; attempt++) {
+              try {
+                const { bytes } = await readVerified({ ...plan, location }, heartbeat);
+                return { location, skipped, bytes };
+              } catch (err) {
+                const problem = ctx.cancellationSignal.aborted ? undefined : locationProblem(err, plan.manifest);
+                if (!problem) throw err;
+                if (problem.startsWith('unreachable') && attempt < LOCATION_ATTEMPTS) {
+                  await ctx.sleep(LOCATION_RETRY_MS * attempt);
+                  continue;
+                }
+                deps.logger.warn(
+                  { cluster: plan.source, location: location.name, problem },
+                  'snapshot location skipped',
+                );
+                skipped.push({ name: location.name, problem });
+                break;
+              }
+            }
+          }
+          throw snapshotUnavailable(plan.source, plan.key, skipped);
         } finally {
           heartbeat.stop();
         }

@@ -16,6 +16,7 @@ import { failure, withFailureMapping } from './failures';
 import { type Heartbeat, recordedByPreviousTry, startHeartbeat } from './progress-heartbeat';
 import { storageCounter, type StorageCounts } from './restore-checks';
 import { type KeyringOrder, keyringsFor } from './restore-keyrings';
+import { readLocation, storeAt } from './storage/snapshot-locations';
 import { openVerifiedSnapshot, restoreVerifiedSnapshot } from './storage/verified-object';
 import { type HandedToken, handOver, takeOver } from './token-handoff';
 import { clusterNodes, resolveActiveNode } from './vault/active-node';
@@ -134,7 +135,8 @@ export function createRestoreTargetActivities(deps: ActivityDeps) {
           const nodes = await clusterNodes(vault, token);
           const addresses = nodes.map((n) => n.address);
           const storage = storageCounter();
-          const snapshot = await openVerifiedSnapshot(deps.store, plan, heartbeat, signal, {
+          const store = storeAt(deps, clusterOrFail(deps, plan.source), readLocation(plan));
+          const snapshot = await openVerifiedSnapshot(store, plan, heartbeat, signal, {
             onStateChunk: storage.onStateChunk,
           });
           const { verified } = snapshot;

@@ -3,7 +3,9 @@
 // Vault, so these commands work when those are down, which is when an operator needs them.
 import type { SnapshotManifest } from '../activities/storage/manifest';
 import { SnapshotStore } from '../activities/storage/snapshot-store';
-import { createAwsClients } from '../worker/aws-clients';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { StorageCopyConfig } from '../config/cluster-schema';
+import { createAwsClients, createCopyS3Client } from '../worker/aws-clients';
 import { type ClusterConfig, ConfigError, findCluster, loadConfig, type VsnapConfig } from '../worker/config';
 import { UsageError } from './cli';
 
@@ -39,16 +41,31 @@ export function clusterContext(subcommand: string, name: string | undefined, env
   return { config, cluster };
 }
 
+/**
+ * The cluster's store, and the store of any of its copies (storage.copies: the copy's region and
+ * role), each client made when first used and destroyed at the end.
+ */
 export async function withStore<T>(
   subcommand: string,
   config: VsnapConfig,
-  use: (store: SnapshotStore) => Promise<T>,
+  use: (store: SnapshotStore, copyStore: (copy: StorageCopyConfig) => SnapshotStore) => Promise<T>,
 ): Promise<T> {
-  const aws = createAwsClients(config, `vsnap snapshots ${subcommand}`);
+  const actor = `vsnap snapshots ${subcommand}`;
+  const aws = createAwsClients(config, actor);
+  const copyClients = new Map<string, S3Client>();
+  const copyStore = (copy: StorageCopyConfig) => {
+    let s3 = copyClients.get(copy.name);
+    if (!s3) {
+      s3 = createCopyS3Client(config, copy, actor);
+      copyClients.set(copy.name, s3);
+    }
+    return new SnapshotStore(s3);
+  };
   try {
-    return await use(new SnapshotStore(aws.s3));
+    return await use(new SnapshotStore(aws.s3), copyStore);
   } finally {
     aws.destroy();
+    for (const s3 of copyClients.values()) s3.destroy();
   }
 }
 

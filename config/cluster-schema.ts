@@ -161,6 +161,52 @@ export const EphemeralDrillSchema = z
   );
 
 /** A cluster's fields as written; ClusterSchema fills in what depends on several of them. */
+/** Names a restore may give in `from` besides a copy's name. */
+export const RESERVED_COPY_NAMES = ['primary', 'any'] as const;
+
+const ObjectLockSchema = z
+  .strictObject({
+    mode: z
+      .enum(['GOVERNANCE', 'COMPLIANCE'], { error: 'must be "GOVERNANCE" or "COMPLIANCE"' })
+      .describe(
+        'COMPLIANCE: nobody, not even the account root, can delete or shorten the lock. GOVERNANCE: only a ' +
+          'principal with s3:BypassGovernanceRetention can.',
+      ),
+    days: z
+      .int({ error: 'must be a whole number of days, 1 to 36500' })
+      .min(1, { error: 'must be a whole number of days, 1 to 36500' })
+      .max(36500, { error: 'must be a whole number of days, 1 to 36500' })
+      .describe('How long each snapshot and its manifest stay locked after they are written.'),
+  })
+  .describe(
+    'S3 Object Lock retention written on each snapshot and its manifest; the bucket must have Object Lock enabled.',
+  );
+
+const StorageCopySchema = z
+  .strictObject({
+    name: z
+      .string({ error: 'must name the copy, e.g. offsite' })
+      .regex(NAME_PATTERN, { error: 'must be lowercase letters, digits and -, e.g. offsite' })
+      .refine((n) => !(RESERVED_COPY_NAMES as readonly string[]).includes(n), {
+        error: `must not be ${RESERVED_COPY_NAMES.map((n) => `"${n}"`).join(' or ')}: restores use those words`,
+      })
+      .describe('What restores call this copy (`from`), and how results and listings name it.'),
+    bucket: requiredText('the S3 bucket of the copy').describe('The S3 bucket the copy is written to.'),
+    region: requiredText('the AWS region of the bucket, e.g. eu-central-1').describe("The copy bucket's region."),
+    prefix: z
+      .string()
+      .regex(/[^/]/, { error: 'must name a folder, e.g. vsnap/prod' })
+      .transform((prefix) => prefix.replace(/\/+$/, ''))
+      .optional()
+      .describe("The copy's key prefix (default: the same as the cluster's own)."),
+    kmsKeyId: optionalText("The KMS key (in the copy's region) the copy is encrypted with (SSE-KMS)."),
+    roleArn: optionalText(
+      'An IAM role the copy assumes to write (and read) the copy: for a bucket in another account.',
+    ),
+    objectLock: ObjectLockSchema.optional(),
+  })
+  .describe('One further copy of every snapshot and its manifest.');
+
 export const ClusterFieldsSchema = z
   .strictObject({
     name: requiredText('a short lowercase name such as "prod"')
@@ -204,6 +250,14 @@ export const ClusterFieldsSchema = z
               'The key prefix of this cluster\'s snapshots (default "vsnap/<name>"); trailing slashes are trimmed.',
             ),
           kmsKeyId: optionalText('The KMS key (id, ARN or alias) snapshots are encrypted with (SSE-KMS).'),
+          objectLock: ObjectLockSchema.optional(),
+          copies: z
+            .array(StorageCopySchema, { error: 'must be an array of copies' })
+            .optional()
+            .describe(
+              'Further copies of each snapshot and its manifest, made server-side after the backup and verified ' +
+                'at their destination: another bucket, region or account.',
+            ),
         },
         {
           error: (issue) =>
@@ -225,9 +279,19 @@ export const ClusterFieldsSchema = z
           .positive({ error: 'must be a number > 0' })
           .optional()
           .describe('Delete snapshots older than this many days.'),
+        deleteBy: z
+          .enum(['vsnap', 'lifecycle'], { error: 'must be "vsnap" or "lifecycle"' })
+          .optional()
+          .describe(
+            'Who deletes old snapshots. "vsnap" (default): each backup deletes those beyond keep and maxAgeDays, ' +
+              'never the newest valid one (with storage.objectLock, only once their lock has expired). ' +
+              '"lifecycle": vsnap deletes nothing, so its role needs no s3:DeleteObject ' +
+              "(deploy/aws/vsnap-worker-iam-policy-no-delete.json); the bucket's lifecycle rules expire snapshots, " +
+              'and keep and maxAgeDays are not used.',
+          ),
       })
       .prefault({})
-      .describe('How many snapshots are kept (default: 28, of any age).'),
+      .describe('How many snapshots are kept (default: 28, of any age), and who deletes the others.'),
     canary: z
       .strictObject({
         mount: requiredText('a KV v2 mount').default('secret').describe('The KV v2 mount.'),
@@ -295,4 +359,7 @@ export type ClusterConfig = z.output<typeof ClusterSchema>;
 export type VaultAuthConfig = ClusterConfig['auth'];
 export type AppRoleCredentialSource = Extract<VaultAuthConfig, { method: 'approle' }>['credentials'];
 export type KeySourceConfig = z.output<typeof KeySourceSchema>;
+/** One further copy of a cluster's snapshots (storage.copies). */
+export type StorageCopyConfig = z.output<typeof StorageCopySchema>;
+export type ObjectLockConfig = z.output<typeof ObjectLockSchema>;
 export type EphemeralDrillConfig = z.output<typeof EphemeralDrillSchema>;

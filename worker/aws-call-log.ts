@@ -20,9 +20,18 @@ const REQUEST_FIELDS = [
   'ServerSideEncryption',
   'SSEKMSKeyId',
   'ChecksumAlgorithm',
+  'ObjectLockMode',
+  'ObjectLockRetainUntilDate',
   'KeyId',
   'SecretId',
   'VersionStage',
+  // CopyObject and UploadPartCopy read the source ("bucket/key") with the caller's permissions.
+  'CopySource',
+  'CopySourceRange',
+  // sts:AssumeRole (a storage copy's role in another account).
+  'RoleArn',
+  'RoleSessionName',
+  'ExternalId',
 ] as const;
 
 /**
@@ -30,7 +39,14 @@ const REQUEST_FIELDS = [
  * used on the caller's behalf (SSE-KMS needs the caller's kms permissions), the key a Decrypt
  * ciphertext named, the full secret ARN with its random suffix.
  */
-const RESPONSE_FIELDS = ['ServerSideEncryption', 'SSEKMSKeyId', 'KeyId', 'ARN'] as const;
+const RESPONSE_FIELDS = [
+  'ServerSideEncryption',
+  'SSEKMSKeyId',
+  'KeyId',
+  'ARN',
+  'ObjectLockMode',
+  'ObjectLockRetainUntilDate',
+] as const;
 
 type RequestField = (typeof REQUEST_FIELDS)[number];
 type ResponseField = (typeof RESPONSE_FIELDS)[number];
@@ -38,8 +54,10 @@ type ResponseField = (typeof RESPONSE_FIELDS)[number];
 export interface AwsCallRecord {
   /** When the call started (ISO 8601). */
   time: string;
-  /** Who made it: "worker", "vsnap snapshots list", ... */
+  /** Who made it: "worker", "vsnap snapshots list", "worker copy offsite", ... */
   actor: string;
+  /** The role whose assumed credentials made the call, when not the process's own (a copy's roleArn). */
+  role?: string;
   /** "s3", "kms", "secretsmanager". */
   service: string;
   /** The API operation: "HeadBucket", "GetObject", ... */
@@ -69,21 +87,53 @@ export interface LoggableClient {
   config: { region: () => Promise<string> };
 }
 
-/** Records every call `client` makes, if VSNAP_AWS_CALL_LOG names a file; otherwise does nothing. */
-export function logAwsCalls(client: LoggableClient, actor: string, env: NodeJS.ProcessEnv = process.env): void {
+/**
+ * Records every call `client` makes, if VSNAP_AWS_CALL_LOG names a file; otherwise does nothing.
+ * `role`: the role the client's credentials are assumed from, if any.
+ */
+export function logAwsCalls(
+  client: LoggableClient,
+  actor: string,
+  env: NodeJS.ProcessEnv = process.env,
+  role?: string,
+): void {
+  awsCallLogPlugin(actor, () => client.config.region(), env, role)?.applyToStack(client.middlewareStack);
+}
+
+/**
+ * The same, as a client plugin: for clients vsnap does not construct itself, such as the STS
+ * client fromTemporaryCredentials makes (`clientPlugins`). Undefined when the log is off.
+ */
+export function awsCallLogPlugin(
+  actor: string,
+  region: () => Promise<string>,
+  env: NodeJS.ProcessEnv = process.env,
+  role?: string,
+): { applyToStack(stack: LoggableClient['middlewareStack']): void } | undefined {
   const file = env[AWS_CALL_LOG_ENV];
-  if (!file) return;
+  if (!file) return undefined;
   assertWritable(file);
+  return { applyToStack: (stack) => addCallLog(stack, file, actor, region, role) };
+}
+
+function addCallLog(
+  stack: LoggableClient['middlewareStack'],
+  file: string,
+  actor: string,
+  region: () => Promise<string>,
+  role: string | undefined,
+): void {
   // The initialize step runs once per call, above the retry middleware: one line per call,
   // however many attempts it took.
-  client.middlewareStack.add(
+  stack.add(
     (next, context) => async (args) => {
       const record: AwsCallRecord = {
         time: new Date().toISOString(),
         actor,
+        ...(role ? { role } : {}),
         service: (context.clientName ?? 'unknown').replace(/Client$/, '').toLowerCase(),
         operation: (context.commandName ?? 'unknown').replace(/Command$/, ''),
-        region: await client.config.region().catch(() => undefined),
+        region: await region().catch(() => undefined),
         outcome: 'ok',
         request: requestFacts(args.input as Record<string, unknown>),
       };
@@ -136,6 +186,8 @@ function pick<F extends string>(from: Record<string, unknown> | undefined, field
   for (const field of fields) {
     const value = from?.[field];
     if (typeof value === 'string' || typeof value === 'number') picked[field] = value;
+    // An Object Lock's retain-until date is a Date in the SDK's input and output.
+    if (value instanceof Date) picked[field] = value.toISOString();
   }
   return picked;
 }

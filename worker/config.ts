@@ -35,11 +35,22 @@ export interface VsnapConfig {
    */
   maxUploadParts: number;
   /**
+   * Objects up to this size are copied to storage.copies with one CopyObject, larger ones with
+   * UploadPartCopy in parts of this size: S3's 5 GiB limit for both. Only tests lower it
+   * (VSNAP_TEST_COPY_PART_BYTES), so that a small snapshot takes the multipart path.
+   */
+  copyPartBytes: number;
+  /**
    * How long Vault may send nothing while vsnap waits for the next bytes of a snapshot (the
    * first byte included) before the read fails and is retried. Time vsnap itself spends not
    * reading, because S3 is slower than Vault, does not count.
    */
   vaultStreamIdleSeconds: number;
+  /**
+   * Tests only (VSNAP_TEST_OBJECT_LOCK_SECONDS): Object Lock retention of this many seconds
+   * instead of storage.objectLock.days, so a test can see a lock expire. Unset in production.
+   */
+  testObjectLockSeconds?: number;
   logLevel: string;
   clusters: ClusterConfig[];
   /** host:port of the Prometheus endpoint (SDK and vsnap metrics); unset = off. */
@@ -66,6 +77,8 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
 const MiB = 1024 * 1024;
 const MIN_PART_MIB = S3_MIN_PART_BYTES / MiB;
 const MAX_PART_MIB = S3_MAX_PART_BYTES / MiB;
+/** S3's largest CopyObject source, and its largest UploadPartCopy part: 5 GiB, as for UploadPart. */
+const S3_MAX_COPY_BYTES = S3_MAX_PART_BYTES;
 const MAX_UPLOAD_CONCURRENCY = 16;
 /**
  * The part buffers an upload starts with, (concurrency + 1) x part size, must fit in this: parts
@@ -114,9 +127,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VsnapConfig {
   return config;
 }
 
-type UploadSettings = Pick<
+/** The settings of the upload and copy paths, read from the environment. */
+export type UploadSettings = Pick<
   VsnapConfig,
-  'partSizeBytes' | 'uploadConcurrency' | 'maxUploadParts' | 'vaultStreamIdleSeconds'
+  | 'partSizeBytes'
+  | 'uploadConcurrency'
+  | 'maxUploadParts'
+  | 'copyPartBytes'
+  | 'vaultStreamIdleSeconds'
+  | 'testObjectLockSeconds'
 >;
 
 /** How snapshots stream from Vault into S3: within S3's limits and a memory budget. */
@@ -156,6 +175,13 @@ function uploadFrom(env: NodeJS.ProcessEnv, problems: string[]): UploadSettings 
         'it exists for tests: leave it unset',
     );
   }
+  const copyPartBytes = intFrom(env, 'VSNAP_TEST_COPY_PART_BYTES', S3_MAX_COPY_BYTES, problems);
+  if (Number.isInteger(copyPartBytes) && (copyPartBytes < MIN_PART_MIB * MiB || copyPartBytes > S3_MAX_COPY_BYTES)) {
+    problems.push(
+      `VSNAP_TEST_COPY_PART_BYTES must be ${MIN_PART_MIB * MiB} to ${S3_MAX_COPY_BYTES} (S3's part limits), ` +
+        `got ${copyPartBytes}; it exists for tests: leave it unset`,
+    );
+  }
   const vaultStreamIdleSeconds = intFrom(env, 'VSNAP_VAULT_STREAM_IDLE_SECONDS', 30, problems);
   if (
     Number.isInteger(vaultStreamIdleSeconds) &&
@@ -166,7 +192,23 @@ function uploadFrom(env: NodeJS.ProcessEnv, problems: string[]): UploadSettings 
         'how long Vault may send nothing mid-snapshot (default 30); raise it for a cluster slow to start its snapshot',
     );
   }
-  return { partSizeBytes: partMiB * MiB, uploadConcurrency, maxUploadParts, vaultStreamIdleSeconds };
+  const testObjectLockSeconds = env.VSNAP_TEST_OBJECT_LOCK_SECONDS
+    ? intFrom(env, 'VSNAP_TEST_OBJECT_LOCK_SECONDS', 0, problems)
+    : undefined;
+  if (testObjectLockSeconds !== undefined && Number.isInteger(testObjectLockSeconds) && testObjectLockSeconds < 1) {
+    problems.push(
+      `VSNAP_TEST_OBJECT_LOCK_SECONDS must be a number of seconds >= 1, got ${testObjectLockSeconds}; ` +
+        'it exists for tests: leave it unset',
+    );
+  }
+  return {
+    partSizeBytes: partMiB * MiB,
+    uploadConcurrency,
+    maxUploadParts,
+    copyPartBytes,
+    vaultStreamIdleSeconds,
+    ...(testObjectLockSeconds ? { testObjectLockSeconds } : {}),
+  };
 }
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, problems: string[]): number {
@@ -303,6 +345,10 @@ function clusterProblems(cluster: unknown, fields: ClusterFields): string[] {
         'key shares unencrypted. Use https://, or set "allowInsecureHttp": true (VSNAP_ALLOW_INSECURE_HTTP=true) ' +
         'for a Vault reached only over a trusted local link',
     );
+  }
+  const copyNames = (valid.storage?.copies ?? []).map((c) => c.name);
+  for (const name of new Set(copyNames.filter((n, i) => copyNames.indexOf(n) !== i))) {
+    problems.push(`${fields.at(['storage', 'copies'])} copy name "${name}" appears twice; names must be unique`);
   }
   if (written.drill !== undefined && written.keyShares === undefined) {
     problems.push(

@@ -1,5 +1,6 @@
 // Wires config, AWS clients, logger and activities into a Temporal worker. Used by the worker
 // entry point and by the tests (which run the same worker against the local stack).
+import type { S3Client } from '@aws-sdk/client-s3';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
@@ -7,7 +8,8 @@ import { createVsnapMetrics } from '../activities/metrics';
 import { vsnapDataConverter } from './encryption/codec-keys';
 import { temporalConnectConfig } from './temporal-connection';
 import { SnapshotStore } from '../activities/storage/snapshot-store';
-import { createAwsClients, type AwsClients } from './aws-clients';
+import type { StorageCopyConfig } from '../config/cluster-schema';
+import { createAwsClients, createCopyS3Client, type AwsClients } from './aws-clients';
 import type { VsnapConfig } from './config';
 import { workerDeploymentOptions } from './versioning';
 
@@ -32,9 +34,22 @@ export interface CreateWorkerOptions {
 export async function createVsnapWorker(options: CreateWorkerOptions): Promise<VsnapWorker> {
   const { config, logger } = options;
   const aws = createAwsClients(config, 'worker', options.env ?? process.env);
+  // One client per copy (its region, its role), made when first needed and kept.
+  const copyStores = new Map<string, { s3: S3Client; store: SnapshotStore }>();
+  const copyStore = (copy: StorageCopyConfig): SnapshotStore => {
+    const key = JSON.stringify([copy.region, copy.roleArn ?? '']);
+    let entry = copyStores.get(key);
+    if (!entry) {
+      const s3 = createCopyS3Client(config, copy, 'worker', options.env ?? process.env);
+      entry = { s3, store: new SnapshotStore(s3) };
+      copyStores.set(key, entry);
+    }
+    return entry.store;
+  };
   const activities = createActivities({
     config,
     store: new SnapshotStore(aws.s3),
+    copyStore,
     secretsManager: aws.secretsManager,
     kms: aws.kms,
     logger,
@@ -76,6 +91,7 @@ export async function createVsnapWorker(options: CreateWorkerOptions): Promise<V
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await connection.close().catch(() => undefined);
       aws.destroy();
+      for (const { s3 } of copyStores.values()) s3.destroy();
     },
   };
 }

@@ -29,6 +29,8 @@ export const FailureType = {
   VaultNotInitialized: 'VaultNotInitialized',
   BucketNotFound: 'BucketNotFound',
   StorageAccessDenied: 'StorageAccessDenied',
+  /** The cluster's storage.objectLock asks for Object Lock, and its bucket does not have it enabled. */
+  ObjectLockNotEnabled: 'ObjectLockNotEnabled',
   KmsKeyUnusable: 'KmsKeyUnusable',
   ArchiveInvalid: 'ArchiveInvalid',
   CredentialsUnavailable: 'CredentialsUnavailable',
@@ -53,6 +55,13 @@ export const FailureType = {
   SecretChangedSincePlan: 'SecretChangedSincePlan',
   /** A recover's path holds no secret in the snapshot (or not the version asked for). */
   SecretNotFound: 'SecretNotFound',
+  /**
+   * A copy of the snapshot (storage.copies) could not be made or did not verify at its
+   * destination; the message names the copy. The primary snapshot and manifest are kept.
+   */
+  CopyFailed: 'CopyFailed',
+  /** No location of a snapshot (primary, copies) could be read intact; the message names each one's problem. */
+  SnapshotUnavailable: 'SnapshotUnavailable',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 

@@ -1,7 +1,7 @@
 // Human-readable text of a restore/verify report: for the webhook (Slack
 // renders `text`) and the CLI. Pure.
 import type { RecoverItem, RecoverReport } from './recover-types';
-import type { RestoreReport } from './restore-types';
+import type { ReadFrom, RestoreReport } from './restore-types';
 
 const MARK = { pass: 'PASS', fail: 'FAIL', skipped: 'SKIP' } as const;
 
@@ -10,6 +10,7 @@ export function formatReport(r: RestoreReport): string {
   const lines = [
     `vsnap ${r.kind} of ${r.source} into ${r.target}: ${r.passed ? 'PASSED' : 'FAILED'}${r.dryRun ? ' (dry run)' : ''}`,
     `snapshot ${r.key} (taken ${r.snapshotTakenAt}, ${ageHours} h old)`,
+    ...readFromLines(r.readFrom),
     ...approvalLines(r),
     ...r.checks.map((c) => `  [${MARK[c.status]}] ${c.name}: ${c.actual} (expected ${c.expected})`),
     ...(r.recoverySeconds !== undefined
@@ -18,6 +19,22 @@ export function formatReport(r: RestoreReport): string {
     `steps: ${r.steps.map((s) => `${s.step} ${s.seconds.toFixed(1)}s`).join(', ')}`,
   ];
   return lines.join('\n');
+}
+
+/** "primary" or `copy "offsite"`, as reports and failures name a location. */
+export function locationLabel(name: string): string {
+  return name === 'primary' ? 'primary' : `copy "${name}"`;
+}
+
+/** Which location the snapshot was read from, and why any tried first was passed over; nothing for a plain primary read. */
+function readFromLines(readFrom: ReadFrom | undefined): string[] {
+  if (!readFrom || (readFrom.from === 'primary' && readFrom.skipped.length === 0)) return [];
+  const skipped = readFrom.skipped.map((s) => `${locationLabel(s.name)}: ${s.problem}`).join('; ');
+  return [
+    `source: ${locationLabel(readFrom.location)} s3://${readFrom.bucket}/${readFrom.key}` +
+      (skipped ? ` (${skipped})` : '') +
+      (readFrom.from === 'any' ? ' [from any]' : ''),
+  ];
 }
 
 /** Who approved a protected target's restore, from which client, and whether the starter approved it. */

@@ -1,7 +1,12 @@
 // Inputs of the restore and verify workflows: one JSON object each, with defaults, so the
 // Temporal UI's "Start Workflow" works with {"target":"drill"}. Pure (workflow sandbox).
-import { InputProblems, inputObject } from './input-validation';
+import { CLUSTER_NAME, InputProblems, inputObject } from './input-validation';
 import { EPHEMERAL_TARGET } from './names';
+
+/** `from` values besides a copy's name (config/cluster-schema.ts reserves them). */
+export const PRIMARY_LOCATION = 'primary';
+export const ANY_LOCATION = 'any';
+const FROM_HINT = '"primary", "any" or the name of a copy (storage.copies), e.g. "offsite"';
 
 export interface RestoreInput {
   /** Cluster to restore into (required). */
@@ -18,6 +23,11 @@ export interface RestoreInput {
   approvalTimeoutMinutes?: number;
   /** The canary must be younger than this. Default 8 (the cron-job procedure's 691200 s). */
   maxAgeDays?: number;
+  /**
+   * Where to read the snapshot: "primary" (default), a copy's name, or "any" (the primary, then
+   * each copy in config order, passing over one that is unreachable or damaged).
+   */
+  from?: string;
 }
 
 export interface VerifyInput {
@@ -30,6 +40,8 @@ export interface VerifyInput {
   target?: string;
   snapshot?: string;
   maxAgeDays?: number;
+  /** As restore's `from`: "primary" (default), a copy's name, or "any". */
+  from?: string;
   /** Slack-compatible webhook notified on failure (and on success with notifyOnSuccess). */
   webhookUrl?: string;
   notifyOnSuccess?: boolean;
@@ -43,6 +55,7 @@ export interface RestoreOptions {
   dryRun: boolean;
   approvalTimeoutMinutes: number;
   maxAgeDays: number;
+  from: string;
   webhookUrl?: string;
   notifyOnSuccess: boolean;
 }
@@ -62,6 +75,7 @@ export function parseRestoreInput(raw: unknown): RestoreOptions {
     'dryRun',
     'approvalTimeoutMinutes',
     'maxAgeDays',
+    'from',
   ]);
   const target = p.cluster('target');
   if (p.fields.target === undefined) p.problems.push('"target" is required: the cluster to restore into, e.g. "drill"');
@@ -83,6 +97,7 @@ export function parseRestoreInput(raw: unknown): RestoreOptions {
       'minutes > 0',
     )!,
     maxAgeDays: p.positiveNumber('maxAgeDays', DEFAULT_MAX_AGE_DAYS, 'a number of days > 0')!,
+    from: p.string('from', PRIMARY_LOCATION, validFrom, FROM_HINT),
     notifyOnSuccess: false,
   };
   p.done();
@@ -95,6 +110,7 @@ export function parseVerifyInput(raw: unknown): RestoreOptions {
     'target',
     'snapshot',
     'maxAgeDays',
+    'from',
     'webhookUrl',
     'notifyOnSuccess',
   ]);
@@ -106,6 +122,7 @@ export function parseVerifyInput(raw: unknown): RestoreOptions {
     dryRun: false,
     approvalTimeoutMinutes: DEFAULT_APPROVAL_TIMEOUT_MINUTES,
     maxAgeDays: p.positiveNumber('maxAgeDays', DEFAULT_MAX_AGE_DAYS, 'a number of days > 0')!,
+    from: p.string('from', PRIMARY_LOCATION, validFrom, FROM_HINT),
     ...optional(
       'webhookUrl',
       p.fields.webhookUrl === undefined ? undefined : p.string('webhookUrl', '', isHttpUrl, 'an http(s) URL'),
@@ -116,10 +133,14 @@ export function parseVerifyInput(raw: unknown): RestoreOptions {
   return options;
 }
 
+// The syntax only: which copies a cluster has is in the worker's config, and the plan checks it.
+const validFrom = (v: string) => CLUSTER_NAME.test(v);
+
 function isHttpUrl(v: string): boolean {
   return /^https?:\/\/[^\s/]+/.test(v);
 }
 
-function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+/** `{ key: value }`, or nothing when the value is absent (inputs and reports leave defaults out). */
+export function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }

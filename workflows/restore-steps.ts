@@ -21,8 +21,16 @@ import { quickActivity, streamingActivity, targetStepActivity } from './activity
 import { acceptApprovals } from './approval';
 import { type LockHolder, withClusterLock } from './cluster-lock';
 import { FailureType } from './names';
-import type { RestoreOptions } from './restore-input';
-import type { RestoreCheck, RestorePlan, RestoreReport, StepTiming, TargetChange } from './restore-types';
+import { optional, PRIMARY_LOCATION, type RestoreOptions } from './restore-input';
+import type {
+  ReadFrom,
+  RestoreCheck,
+  RestorePlan,
+  RestoreReport,
+  SkippedLocation,
+  StepTiming,
+  TargetChange,
+} from './restore-types';
 import { labelRun } from './run-labels';
 import { failureTypeOf, sayWhetherTargetChanged } from './target-change';
 
@@ -93,12 +101,13 @@ export async function runRestore(kind: 'restore' | 'verify', options: RestoreOpt
     return result;
   };
 
-  const plan: RestorePlan = await timed('plan', () =>
+  let plan: RestorePlan = await timed('plan', () =>
     quick.planRestore({
       ...(options.target ? { target: options.target } : {}),
       ...(options.source ? { source: options.source } : {}),
       snapshot: options.snapshot,
       force: options.force,
+      ...(options.from !== PRIMARY_LOCATION ? { from: options.from } : {}),
     }),
   );
   progress.target = plan.target;
@@ -111,6 +120,24 @@ export async function runRestore(kind: 'restore' | 'verify', options: RestoreOpt
     vsnapSnapshotKey: plan.key,
     vsnapTargetChanged: progress.targetChanged,
   });
+
+  // "from": "any": a verifying read of each location in turn picks the first intact one before
+  // anything touches the target, so a damaged or unreachable primary never half-restores it.
+  // That read is the fetch: a protected target's approver is shown an object already verified.
+  let skipped: SkippedLocation[] = plan.skipped ?? [];
+  const chooseLocation = async (): Promise<boolean> => {
+    if (!plan.candidates || !patched('restore-from-copies')) return false;
+    const chosen = await timed('fetch', () => streaming.chooseSnapshotLocation(plan));
+    plan = { ...plan, location: chosen.location };
+    skipped = chosen.skipped;
+    progress.bytes = chosen.bytes;
+    return true;
+  };
+  const readFrom = (): ReadFrom | undefined => {
+    if (!plan.from) return undefined;
+    const read = plan.location ?? { name: PRIMARY_LOCATION, bucket: plan.bucket, key: plan.key };
+    return { from: plan.from, location: read.name, bucket: read.bucket, key: read.key, skipped };
+  };
 
   const report = (checks: RestoreCheck[]): RestoreReport => ({
     kind,
@@ -125,11 +152,13 @@ export async function runRestore(kind: 'restore' | 'verify', options: RestoreOpt
     checks,
     steps,
     targetChanged: progress.targetChanged === 'yes',
+    ...optional('readFrom', readFrom()),
   });
 
   if (plan.ephemeral) {
     // A throwaway server nobody else can reach: no lock, no approval, and the restore itself
     // is the verifying read (a bad object fails it, and only the throwaway server saw it).
+    await chooseLocation();
     const drilled = await timed('ephemeral-drill', () =>
       onTarget.drillOnEphemeralServer({ plan, maxAgeDays: options.maxAgeDays }),
     );
@@ -140,8 +169,10 @@ export async function runRestore(kind: 'restore' | 'verify', options: RestoreOpt
   }
 
   if (options.dryRun) {
-    const fetched = await timed('fetch', () => streaming.fetchSnapshot(plan));
-    progress.bytes = fetched.bytes;
+    if (!(await chooseLocation())) {
+      const fetched = await timed('fetch', () => streaming.fetchSnapshot(plan));
+      progress.bytes = fetched.bytes;
+    }
     progress.step = 'done';
     return report([
       {
@@ -170,7 +201,8 @@ export async function runRestore(kind: 'restore' | 'verify', options: RestoreOpt
     // whole and verified. Elsewhere the restore step is the only read: it runs the same SHA-256
     // and archive checks in-stream and holds back the last batch until they pass, so Vault
     // never receives a whole bad snapshot. Runs started before one-pass restores keep the fetch.
-    if (plan.targetProtected || !patched('one-pass-restore')) {
+    // With "any", choosing the location was that read.
+    if (!(await chooseLocation()) && (plan.targetProtected || !patched('one-pass-restore'))) {
       const fetched = await timed('fetch', () => streaming.fetchSnapshot(plan));
       progress.bytes = fetched.bytes;
     }

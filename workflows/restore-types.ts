@@ -12,6 +12,35 @@ export interface RestorePlanRequest {
   snapshot: string;
   /** Intent to restore another cluster's snapshot into a target not declared as its drill. */
   force: boolean;
+  /** "primary" (absent), a copy's name, or "any": where the snapshot is read from. */
+  from?: string;
+}
+
+/** One place a planned snapshot can be read: the primary or a copy (storage.copies), and its key there. */
+export interface PlanLocation {
+  /** "primary" or the copy's name. */
+  name: string;
+  bucket: string;
+  key: string;
+}
+
+/** A location a restore "from": "any" did not read from, and why. */
+export interface SkippedLocation {
+  name: string;
+  /** "unreachable", "damaged", "missing" or "refused", then what was seen. */
+  problem: string;
+}
+
+/** Where a run read its snapshot: the report's answer to "which copy did we restore?". */
+export interface ReadFrom {
+  /** What the run asked for: "primary", a copy's name, or "any". */
+  from: string;
+  /** The location read: "primary" or a copy's name. */
+  location: string;
+  bucket: string;
+  key: string;
+  /** Locations tried first and passed over ("any"), in order. */
+  skipped: SkippedLocation[];
 }
 
 export interface RestorePlan {
@@ -21,10 +50,19 @@ export interface RestorePlan {
   targetProtected: boolean;
   /** snapshot-force: the snapshot comes from another cluster. */
   force: boolean;
+  /** The primary's bucket and the snapshot's key under the cluster's own prefix: its name in reports and records. */
   bucket: string;
   key: string;
   manifest: SnapshotManifest;
   snapshotTakenAt: string;
+  /** What the run asked for (absent: "primary"). */
+  from?: string;
+  /** The location the object is read from; absent: the primary (bucket and key above). */
+  location?: PlanLocation;
+  /** "any": the locations still to try, in order, by the verifying fetch that picks one. */
+  candidates?: PlanLocation[];
+  /** Locations the plan already found unusable (the primary's listing unreachable). */
+  skipped?: SkippedLocation[];
   /** The target is a throwaway server the worker starts for this drill (the source's drill.ephemeral). */
   ephemeral?: boolean;
 }
@@ -68,6 +106,8 @@ export interface RestoreReport {
   targetChanged?: boolean;
   /** Seconds from the start of the restore to every check passing (absent for a dry run). */
   recoverySeconds?: number;
+  /** Where the snapshot was read (absent in runs from before copies). */
+  readFrom?: ReadFrom;
 }
 
 /** An approval of a restore into a protected target, as the run recorded it. */

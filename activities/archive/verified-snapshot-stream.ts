@@ -8,7 +8,11 @@ import { ChunkBatcher } from './chunk-batcher';
 import { type ArchiveFacts, SnapshotArchiveValidator, type SnapshotArchiveValidatorOptions } from './snapshot-archive';
 
 export class ChecksumMismatchError extends Error {
-  constructor(message: string) {
+  /** What was read, when the stream got to the end: for messages that name both sides. */
+  constructor(
+    message: string,
+    readonly actual?: { sha256: string; size: number },
+  ) {
     super(message);
     this.name = 'ChecksumMismatchError';
   }
@@ -72,6 +76,7 @@ export class VerifiedSnapshotStream extends Transform {
                 `s3 object ${this.expected.key} is ${this.bytes} bytes with SHA-256 ${sha256}; ` +
                   `the manifest recorded ${this.expected.size} bytes with ${this.expected.sha256}. ` +
                   `The object was altered or damaged after the backup: restore another snapshot`,
+                { sha256, size: this.bytes },
               ),
             );
             return;

@@ -11,6 +11,7 @@ import { loadKeyShares } from '../keys/key-shares';
 import type { Heartbeat } from '../progress-heartbeat';
 import { storageCounter, type StorageCounts } from '../restore-checks';
 import { shareSet } from '../restore-keyrings';
+import { readLocation, storeAt } from '../storage/snapshot-locations';
 import { openVerifiedSnapshot, restoreVerifiedSnapshot } from '../storage/verified-object';
 import { unsealWith } from '../vault/generate-root';
 import { unsealAndWaitForActive, waitUntilSnapshotTaken } from '../vault/restore-wait';
@@ -83,7 +84,8 @@ export async function withRestoredSnapshot<T>(
     const restoreStartedAt = Date.now();
     const storage = storageCounter();
     const bytes = await timed('restore', async () => {
-      const snapshot = await openVerifiedSnapshot(deps.store, plan, heartbeat, signal, {
+      const store = storeAt(deps, source, readLocation(plan));
+      const snapshot = await openVerifiedSnapshot(store, plan, heartbeat, signal, {
         onStateChunk: storage.onStateChunk,
       });
       const { verified } = snapshot;

@@ -11,9 +11,19 @@ export function snapshotKeyFor(prefix: string, startedAt: Date): string {
   return `${prefix}/${startedAt.toISOString().replace(/:/g, '-')}.snap`;
 }
 
+/** A key's file name: the snapshot's identity, the same under the cluster's prefix and a copy's. */
+export function snapshotFileName(key: string): string {
+  return key.slice(key.lastIndexOf('/') + 1);
+}
+
+/** `key`'s file name under `prefix`: where a snapshot of one location is at another. */
+export function keyAtPrefix(prefix: string, key: string): string {
+  return `${prefix}/${snapshotFileName(key)}`;
+}
+
 export function manifestKeyFor(snapshotKey: string): string {
   const slash = snapshotKey.lastIndexOf('/');
-  const name = snapshotKey.slice(slash + 1).replace(/\.snap$/, '.json');
+  const name = snapshotFileName(snapshotKey).replace(/\.snap$/, '.json');
   return `${snapshotKey.slice(0, slash)}/manifests/${name}`;
 }
 
@@ -24,7 +34,7 @@ export function verificationKeyFor(snapshotKey: string): string {
 
 /** The time a snapshot key encodes, or undefined for keys that are not vsnap snapshots. */
 export function snapshotTimeOf(key: string): Date | undefined {
-  const m = SNAPSHOT_NAME.exec(key.slice(key.lastIndexOf('/') + 1));
+  const m = SNAPSHOT_NAME.exec(snapshotFileName(key));
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, ms] = m;
   const iso = `${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`;

@@ -5,10 +5,14 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  GetObjectLockConfigurationCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   ListMultipartUploadsCommand,
+  ListObjectVersionsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -17,8 +21,9 @@ import {
 } from '@aws-sdk/client-s3';
 import type { CompletedPart } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
-import { manifestKeyFor, snapshotTimeOf, verificationKeyFor } from './snapshot-keys';
+import { manifestKeyFor, snapshotFileName, snapshotTimeOf, verificationKeyFor } from './snapshot-keys';
 import { MANIFEST_FORMAT, type SnapshotManifest } from './manifest';
+import { ObjectLockAccessDeniedError, ObjectLockNotEnabledError, type ObjectLockRetention } from './object-lock';
 import type { VerificationRecord } from '../../workflows/restore-types';
 
 export class BucketNotFoundError extends Error {
@@ -49,6 +54,18 @@ export interface SnapshotObject {
   manifest?: SnapshotManifest;
 }
 
+/**
+ * Every write states its checksum: S3 refuses an Object Lock write (PutObject, and each part of a
+ * multipart upload) that carries neither Content-MD5 nor an x-amz-checksum-* header. CRC32 is the
+ * one the SDK computes anyway as it sends the body, so naming it costs no extra pass over the bytes.
+ */
+const CHECKSUM_ALGORITHM = 'CRC32';
+
+/** The Object Lock headers of a write, none without a retention. */
+function lockHeaders(lock: ObjectLockRetention | undefined) {
+  return lock ? { ObjectLockMode: lock.mode, ObjectLockRetainUntilDate: lock.retainUntil } : {};
+}
+
 function isNotFound(err: unknown): boolean {
   return (
     err instanceof S3ServiceException &&
@@ -57,7 +74,8 @@ function isNotFound(err: unknown): boolean {
 }
 
 export class SnapshotStore {
-  constructor(private readonly s3: S3Client) {}
+  /** `s3` is public for the copy layer (copy-object.ts), which sends CopyObject and UploadPartCopy with it. */
+  constructor(readonly s3: S3Client) {}
 
   async assertBucketExists(bucket: string): Promise<void> {
     try {
@@ -72,12 +90,29 @@ export class SnapshotStore {
     }
   }
 
+  /** Throws unless the bucket has Object Lock enabled (a bucket-wide setting made at its creation). */
+  async assertObjectLockEnabled(bucket: string): Promise<void> {
+    try {
+      const res = await this.s3.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }));
+      if (res.ObjectLockConfiguration?.ObjectLockEnabled !== 'Enabled') throw new ObjectLockNotEnabledError(bucket);
+    } catch (err) {
+      if (err instanceof S3ServiceException && err.name === 'ObjectLockConfigurationNotFoundError') {
+        throw new ObjectLockNotEnabledError(bucket);
+      }
+      if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 403) {
+        throw new ObjectLockAccessDeniedError(bucket);
+      }
+      throw err;
+    }
+  }
+
   async startUpload(req: {
     bucket: string;
     key: string;
     kmsKeyId?: string;
     metadata: Record<string, string>;
     concurrency: number;
+    lock?: ObjectLockRetention;
   }): Promise<MultipartUpload> {
     let uploadId: string | undefined;
     try {
@@ -87,7 +122,9 @@ export class SnapshotStore {
           Key: req.key,
           ContentType: 'application/gzip',
           Metadata: req.metadata,
+          ChecksumAlgorithm: CHECKSUM_ALGORITHM,
           ...(req.kmsKeyId ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: req.kmsKeyId } : {}),
+          ...lockHeaders(req.lock),
         }),
       );
       uploadId = created.UploadId;
@@ -131,13 +168,24 @@ export class SnapshotStore {
     return aborted;
   }
 
-  async putManifest(bucket: string, manifest: SnapshotManifest, kmsKeyId?: string): Promise<void> {
-    await this.putRecord(bucket, manifestKeyFor(manifest.key), manifest, kmsKeyId);
+  async putManifest(
+    bucket: string,
+    manifest: SnapshotManifest,
+    kmsKeyId?: string,
+    lock?: ObjectLockRetention,
+  ): Promise<void> {
+    await this.putRecord(bucket, manifestKeyFor(manifest.key), manifest, kmsKeyId, lock);
   }
 
   async readManifest(bucket: string, snapshotKey: string): Promise<SnapshotManifest | undefined> {
     const parsed = await this.readJson<SnapshotManifest>(bucket, manifestKeyFor(snapshotKey));
-    return parsed?.format === MANIFEST_FORMAT && parsed.key === snapshotKey ? (parsed as SnapshotManifest) : undefined;
+    // A copy's manifest is the primary's, byte for byte, so it records the key the snapshot was
+    // first written at; under a copy's own prefix only the file name (the time taken) matches.
+    return parsed?.format === MANIFEST_FORMAT &&
+      typeof parsed.key === 'string' &&
+      snapshotFileName(parsed.key) === snapshotFileName(snapshotKey)
+      ? (parsed as SnapshotManifest)
+      : undefined;
   }
 
   /** A small JSON object, or undefined when there is none (a record that is not JSON throws). */
@@ -209,14 +257,22 @@ export class SnapshotStore {
   }
 
   /** Writes a small JSON record next to a snapshot's manifest (e.g. a drill's verification). */
-  async putRecord(bucket: string, key: string, record: unknown, kmsKeyId?: string): Promise<void> {
+  async putRecord(
+    bucket: string,
+    key: string,
+    record: unknown,
+    kmsKeyId?: string,
+    lock?: ObjectLockRetention,
+  ): Promise<void> {
     await this.s3.send(
       new PutObjectCommand({
         Bucket: bucket,
         Key: key,
         Body: JSON.stringify(record, null, 2),
         ContentType: 'application/json',
+        ChecksumAlgorithm: CHECKSUM_ALGORITHM,
         ...(kmsKeyId ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: kmsKeyId } : {}),
+        ...lockHeaders(lock),
       }),
     );
   }
@@ -245,13 +301,64 @@ export class SnapshotStore {
       throw new Error(`could not delete s3://${bucket}/${first.Key}: ${first.Code} ${first.Message}`);
     }
   }
+
+  /**
+   * The Object Lock retention on the current version of `key`, or undefined (no lock, no object).
+   * S3 returns it in HeadObject only to a caller with s3:GetObjectRetention.
+   */
+  async retentionOf(bucket: string, key: string): Promise<ObjectLockRetention | undefined> {
+    try {
+      const head = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      if (!head.ObjectLockMode || !head.ObjectLockRetainUntilDate) return undefined;
+      return { mode: head.ObjectLockMode, retainUntil: head.ObjectLockRetainUntilDate };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Deletes every version (and delete marker) of a snapshot, its manifest and its verification
+   * record, for real: on a versioned bucket a delete without a version id only adds a marker.
+   * S3 refuses a version whose lock has not expired (AccessDenied), which is thrown.
+   */
+  async deleteSnapshotVersions(bucket: string, key: string): Promise<void> {
+    for (const objectKey of [key, manifestKeyFor(key), verificationKeyFor(key)]) {
+      for (const versionId of await this.versionsOf(bucket, objectKey)) {
+        await this.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: objectKey, VersionId: versionId }));
+      }
+    }
+  }
+
+  /** The version ids of exactly `key` (versions and delete markers), oldest last as S3 lists them. */
+  private async versionsOf(bucket: string, key: string): Promise<string[]> {
+    const ids: string[] = [];
+    let keyMarker: string | undefined;
+    let versionIdMarker: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListObjectVersionsCommand({
+          Bucket: bucket,
+          Prefix: key,
+          KeyMarker: keyMarker,
+          VersionIdMarker: versionIdMarker,
+        }),
+      );
+      for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) {
+        if (v.Key === key && v.VersionId) ids.push(v.VersionId);
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      versionIdMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
+    } while (keyMarker);
+    return ids;
+  }
 }
 
 /**
  * Signs a part's headers but not its body. SigV4 otherwise hashes every part with SHA-256 on
  * the event loop, a third pass over the snapshot (vsnap hashes it whole, and state.bin inside
  * it). The part's integrity in transit is still checked by S3, through the CRC32 checksum
- * header the SDK adds, which costs far less than SHA-256.
+ * header each part states (CHECKSUM_ALGORITHM), which costs far less than SHA-256.
  */
 function signHeadersOnly(command: UploadPartCommand): void {
   command.middlewareStack.add(
@@ -299,13 +406,15 @@ export class MultipartUpload {
       UploadId: this.uploadId,
       PartNumber: partNumber,
       Body: body,
+      ChecksumAlgorithm: CHECKSUM_ALGORITHM,
     });
     signHeadersOnly(command);
     const upload = this.s3
       .send(command, { abortSignal: signal })
       .then((res) => {
         this.countRetries(res);
-        this.parts.push({ PartNumber: partNumber, ETag: res.ETag });
+        // The upload was created with CRC32: S3 needs each part's checksum again at completion.
+        this.parts.push({ PartNumber: partNumber, ETag: res.ETag, ChecksumCRC32: res.ChecksumCRC32 });
       })
       .catch((err: unknown) => {
         this.failure ??= err instanceof Error ? err : new Error(String(err));

@@ -1,6 +1,8 @@
 // A planned snapshot object read from S3 through the checks it must pass on its way: SHA-256
 // and size against the manifest, and the archive's structure. Shared by the verifying fetch and
 // the restore, so Vault never receives a body that fails them (the last batch is held back).
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { SnapshotArchiveValidatorOptions } from '../archive/snapshot-archive';
 import { VerifiedSnapshotStream } from '../archive/verified-snapshot-stream';
 import type { Heartbeat } from '../progress-heartbeat';
@@ -15,9 +17,11 @@ export async function openVerifiedSnapshot(
   signal: AbortSignal,
   archiveOptions: SnapshotArchiveValidatorOptions = {},
 ) {
-  const { body } = await store.openSnapshot(plan.bucket, plan.key, signal);
+  // The plan's location: the primary (bucket and key) unless the restore reads a copy.
+  const { bucket, key } = plan.location ?? plan;
+  const { body } = await store.openSnapshot(bucket, key, signal);
   const verified = new VerifiedSnapshotStream(
-    { key: plan.key, sha256: plan.manifest.sha256, size: plan.manifest.size },
+    { key, sha256: plan.manifest.sha256, size: plan.manifest.size },
     (bytes) => heartbeat.progress(bytes),
     archiveOptions,
   );
@@ -43,4 +47,22 @@ export async function restoreVerifiedSnapshot(
   await vault.restoreSnapshot(token, body.pipe(verified), force, signal).catch((err: unknown) => {
     throw verified.errored ?? err;
   });
+}
+
+/**
+ * Reads a stored object to its end through the same checks (SHA-256 and size against
+ * `expected`, the archive's structure), discarding the bytes: proof that what S3 holds at
+ * `bucket/key` is the snapshot the manifest describes (a copy at its destination). Throws
+ * ChecksumMismatchError (with what was read) or ArchiveInvalidError.
+ */
+export async function verifyStoredObject(
+  store: SnapshotStore,
+  location: { bucket: string; key: string },
+  expected: { sha256: string; size: number },
+  heartbeat: Heartbeat,
+  signal: AbortSignal,
+): Promise<void> {
+  const { body } = await store.openSnapshot(location.bucket, location.key, signal);
+  const verified = new VerifiedSnapshotStream({ key: location.key, ...expected }, (bytes) => heartbeat.progress(bytes));
+  await pipeline(body, verified, new Writable({ write: (_chunk, _enc, done) => done() }), { signal });
 }

@@ -85,7 +85,27 @@ function printBackupResult(workflowId: string, r: BackupResult): void {
     ['Raft index', `${r.raftIndex} (term ${r.raftTerm})`],
     ['Canary', String(r.canaryValue)],
     ['Duration', `${r.durationSeconds.toFixed(1)}s`],
-    ['Retention', `${r.retention.deleted.length} deleted, ${r.retention.remaining} kept`],
+    ...(r.objectLock
+      ? [['Locked until', `${r.objectLock.retainUntil} (${r.objectLock.mode})`] as [string, string]]
+      : []),
+    ['Retention', retentionText(r.retention)],
+    ...(r.retention.locked ?? []).map((l): [string, string] => [
+      '',
+      `${l.key} locked until ${l.retainUntil} (${l.mode})`,
+    ]),
+    // One line per storage copy: where it is, how it got there, and that it verified.
+    ...(r.copies ?? []).map((c): [string, string] => [
+      `Copy ${c.name}`,
+      `s3://${c.bucket}/${c.key} ${c.status}` +
+        (c.status === 'verified' ? ` (${c.method}, SHA-256 matches)` : `: ${c.error}`) +
+        (c.lockedUntil ? `, locked until ${c.lockedUntil}` : ''),
+    ]),
   ];
   for (const [k, v] of rows) console.log(`${k.padEnd(12)} ${v}`);
+}
+
+function retentionText(r: BackupResult['retention']): string {
+  if (r.deletedBy === 'lifecycle') return "by the bucket's lifecycle rules; vsnap deletes nothing";
+  const locked = r.locked?.length ? `, ${r.locked.length} expired but locked (kept until their lock ends)` : '';
+  return `${r.deleted.length} deleted, ${r.remaining} kept${locked}`;
 }

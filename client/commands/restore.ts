@@ -15,9 +15,10 @@ import {
   validInput,
 } from '../cli';
 import { defaultWorkflowId, runWorkflow } from '../run-workflow';
+import { assertFromIsConfigured } from '../snapshot-from';
 import { sendApproval } from './approve';
 
-const HELP = `Usage: vsnap restore --target NAME [--snapshot latest|KEY] [--source NAME] [--force] [--dry-run] [--self-approve [--approver NAME]]
+const HELP = `Usage: vsnap restore --target NAME [--snapshot latest|KEY] [--source NAME] [--force] [--dry-run] [--from primary|NAME|any] [--self-approve [--approver NAME]]
 
 Restore a snapshot into a cluster, wait until it really serves the restored data, regenerate
 root, check the canary, inventory and a real login, and revoke every token it made.
@@ -36,6 +37,9 @@ Options:
   --approver NAME      with --self-approve: who approves (default: $USER)
   --approval-timeout M minutes a protected target waits for approval (default 60)
   --max-age-days N     the canary must be younger than this (default 8)
+  --from WHERE         where to read the snapshot: "primary" (default), a copy's name (storage.copies),
+                       or "any": the primary, else each copy in config order, passing over one that is
+                       unreachable or damaged (checked against its manifest before the target is touched)
   --no-wait            start and return the workflow id
   --no-progress        only the report: no progress (step, bytes, rate, ETA) on stderr while waiting
   --id ID              workflow id (default: restore-TARGET-<time>)
@@ -46,7 +50,8 @@ Examples:
   vsnap restore --target drill
   vsnap restore --target prod --snapshot vsnap/prod/2026-11-28T01-28-02.081Z.snap   # then: vsnap approve ID
   vsnap restore --target prod --snapshot vsnap/prod/2026-11-28T01-28-02.081Z.snap --self-approve --approver alice
-  vsnap restore --target drill --dry-run --json`;
+  vsnap restore --target drill --dry-run --json
+  vsnap restore --target drill --from any      # the primary, else the first intact copy`;
 
 const OPTIONS = {
   ...CONNECTION_OPTIONS,
@@ -59,6 +64,7 @@ const OPTIONS = {
   approver: { type: 'string' },
   'approval-timeout': { type: 'string' },
   'max-age-days': { type: 'string' },
+  from: { type: 'string' },
   'no-wait': { type: 'boolean', default: false },
   'no-progress': { type: 'boolean', default: false },
   id: { type: 'string' },
@@ -90,8 +96,13 @@ export const restoreCommand: Command = {
       ['dryRun', values['dry-run']],
       ['approvalTimeoutMinutes', numberFlag(values['approval-timeout'])],
       ['maxAgeDays', numberFlag(values['max-age-days'])],
+      ['from', values.from],
     ]);
     validInput('restore', parseRestoreInput, input);
+    assertFromIsConfigured('restore', values.from, (config) => {
+      const target = config.clusters.find((c) => c.name === values.target);
+      return values.source ?? target?.drillSource ?? values.target;
+    });
     const selfApprove = values['self-approve'];
     if (values.approver !== undefined && !selfApprove) {
       throw new UsageError(

@@ -5,7 +5,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { S3ServiceException } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
+import type { ClusterConfig, StorageCopyConfig } from '../../config/cluster-schema';
+import { copyKeyFor, copyLocation } from '../../activities/storage/copy-location';
+import type { SnapshotStore } from '../../activities/storage/snapshot-store';
 import {
   type ArchiveFacts,
   ArchiveInvalidError,
@@ -25,7 +28,10 @@ const HELP = `Usage: vsnap snapshots list [--cluster NAME] [--json]
 Read a cluster's snapshots straight from S3 (no worker, Temporal or Vault token needed).
 
   list      The cluster's snapshots, newest first: key, time (UTC), age, size, SHA-256 and
-            Raft index from the manifest, and the last restore drill's verdict. A snapshot
+            Raft index from the manifest, and the last restore drill's verdict. With
+            storage.copies, COPIES shows each copy ("offsite ✓": there, with the snapshot's
+            size; ✗: missing or another size); with storage.objectLock, LOCKED UNTIL shows
+            when the snapshot's S3 Object Lock ends (one HEAD per snapshot and copy). A snapshot
             without a manifest shows as "incomplete (no manifest)": its backup did not
             finish, so it is not a valid backup.
   inspect   Validate one archive (gzip trailer, tar entries, SHA256SUMS, state.bin size) and
@@ -125,6 +131,19 @@ interface ListedSnapshot {
   raftIndex: number | null;
   raftTerm: number | null;
   verification: VerificationRecord | null;
+  /** Each storage.copies destination: is this snapshot there, whole (its size), and locked until when. */
+  copies: ListedCopy[];
+  /** The primary's S3 Object Lock end (ISO 8601), when the cluster has storage.objectLock; else null. */
+  lockedUntil: string | null;
+}
+
+interface ListedCopy {
+  name: string;
+  bucket: string;
+  key: string;
+  /** The object is there with the manifest's size. */
+  present: boolean;
+  lockedUntil: string | null;
 }
 
 async function listSnapshots(flags: Flags): Promise<number> {
@@ -132,9 +151,10 @@ async function listSnapshots(flags: Flags): Promise<number> {
   const { bucket, prefix } = cluster.storage;
   let snapshots: ListedSnapshot[];
   try {
-    snapshots = await withStore('list', config, async (store) => {
+    snapshots = await withStore('list', config, async (store, copyStore) => {
       const objects = await store.listSnapshots(bucket, prefix);
       const now = Date.now();
+      const objectLock = cluster.storage.objectLock !== undefined;
       return Promise.all(
         objects.map(async (o): Promise<ListedSnapshot> => {
           const m = o.manifest;
@@ -150,6 +170,14 @@ async function listSnapshots(flags: Flags): Promise<number> {
             raftIndex: m?.raft.raftIndex ?? null,
             raftTerm: m?.raft.raftTerm ?? null,
             verification: verification ?? null,
+            copies: await Promise.all(
+              (cluster.storage.copies ?? []).map((copy) =>
+                listedCopy(copyStore(copy), cluster, copy, o.key, m?.size ?? o.size),
+              ),
+            ),
+            lockedUntil: objectLock
+              ? ((await store.retentionOf(bucket, o.key))?.retainUntil.toISOString() ?? null)
+              : null,
           };
         }),
       );
@@ -167,8 +195,21 @@ async function listSnapshots(flags: Flags): Promise<number> {
     return ExitCode.ok;
   }
   console.log(`${cluster.name}: ${snapshots.length} snapshot(s) under s3://${bucket}/${prefix}/\n`);
+  // The copy and lock columns only for a cluster that has copies or a lock.
+  const showCopies = (cluster.storage.copies?.length ?? 0) > 0;
+  const showLocks = cluster.storage.objectLock !== undefined;
   printTable(
-    ['KEY', 'TIME (UTC)', 'AGE', 'SIZE', 'SHA256', 'RAFT INDEX', 'VERIFIED BY DRILL'],
+    [
+      'KEY',
+      'TIME (UTC)',
+      'AGE',
+      'SIZE',
+      'SHA256',
+      'RAFT INDEX',
+      ...(showCopies ? ['COPIES'] : []),
+      ...(showLocks ? ['LOCKED UNTIL'] : []),
+      'VERIFIED BY DRILL',
+    ],
     snapshots.map((s) => [
       s.key,
       utcTime(s.takenAt),
@@ -176,10 +217,30 @@ async function listSnapshots(flags: Flags): Promise<number> {
       formatBytes(s.size),
       s.sha256 ? s.sha256.slice(0, 12) : '-',
       s.raftIndex === null ? '-' : String(s.raftIndex),
+      ...(showCopies ? [s.copies.map((c) => `${c.name} ${c.present ? '✓' : '✗'}`).join(' ')] : []),
+      ...(showLocks ? [s.lockedUntil ? utcTime(s.lockedUntil) : '-'] : []),
       drillStatus(s),
     ]),
   );
   return ExitCode.ok;
+}
+
+/** One HEAD at the copy: present with the snapshot's size, and its lock when the copy has one. */
+async function listedCopy(
+  store: SnapshotStore,
+  cluster: ClusterConfig,
+  copy: StorageCopyConfig,
+  snapshotKey: string,
+  size: number,
+): Promise<ListedCopy> {
+  const { bucket } = copyLocation(cluster, copy);
+  const key = copyKeyFor(cluster, copy, snapshotKey);
+  const head = await store.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch((err: unknown) => {
+    if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 404) return undefined;
+    throw err;
+  });
+  const lockedUntil = copy.objectLock ? head?.ObjectLockRetainUntilDate?.toISOString() : undefined;
+  return { name: copy.name, bucket, key, present: head?.ContentLength === size, lockedUntil: lockedUntil ?? null };
 }
 
 function drillStatus(s: ListedSnapshot): string {

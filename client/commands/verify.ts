@@ -14,8 +14,9 @@ import {
   validInput,
 } from '../cli';
 import { defaultWorkflowId, runWorkflow } from '../run-workflow';
+import { assertFromIsConfigured } from '../snapshot-from';
 
-const HELP = `Usage: vsnap verify [--cluster NAME] [--target DRILL] [--snapshot latest|KEY] [--no-wait]
+const HELP = `Usage: vsnap verify [--cluster NAME] [--target DRILL] [--snapshot latest|KEY] [--from primary|NAME|any] [--no-wait]
 
 Restore drill: restore the latest (or a given) backup of a cluster into its drill cluster (or,
 with none, into a throwaway server the worker starts on loopback and wipes afterwards),
@@ -29,6 +30,9 @@ Options:
                       else a throwaway server); "ephemeral" asks for the throwaway server
   --snapshot KEY      "latest" (default) or an exact snapshot key
   --max-age-days N    the canary must be younger than this (default 8, as in the cron-job procedure)
+  --from WHERE        where to read the snapshot: "primary" (default), a copy's name (storage.copies),
+                      or "any": the primary, else each copy in config order, passing over one that is
+                      unreachable or damaged
   --webhook URL       Slack-compatible webhook notified on failure
   --notify-success    also notify on success
   --no-wait           start and return the workflow id
@@ -39,7 +43,8 @@ ${CONNECTION_HELP}
 
 Examples:
   vsnap verify --cluster prod
-  vsnap verify --cluster prod --snapshot vsnap/prod/2026-11-28T01-28-02.081Z.snap --json`;
+  vsnap verify --cluster prod --snapshot vsnap/prod/2026-11-28T01-28-02.081Z.snap --json
+  vsnap verify --cluster prod --from offsite    # drill the off-site copy (storage.copies)`;
 
 const OPTIONS = {
   ...CONNECTION_OPTIONS,
@@ -47,6 +52,7 @@ const OPTIONS = {
   target: { type: 'string' },
   snapshot: { type: 'string' },
   'max-age-days': { type: 'string' },
+  from: { type: 'string' },
   webhook: { type: 'string' },
   'notify-success': { type: 'boolean', default: false },
   'no-wait': { type: 'boolean', default: false },
@@ -66,10 +72,16 @@ export const verifyCommand: Command = {
       ['target', values.target],
       ['snapshot', values.snapshot],
       ['maxAgeDays', numberFlag(values['max-age-days'])],
+      ['from', values.from],
       ['webhookUrl', values.webhook],
       ['notifyOnSuccess', values['notify-success']],
     ]);
     validInput('verify', parseVerifyInput, input);
+    assertFromIsConfigured(
+      'verify',
+      values.from,
+      (config) => values.cluster ?? config.clusters.find((c) => c.drillSource !== undefined)?.drillSource,
+    );
     return runWorkflow<RestoreReport>({
       kind: 'verify',
       cluster: values.cluster,

@@ -5,7 +5,7 @@
 // Tools come from scripts/tools-requirements.txt (bash scripts/install-tools.sh).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -415,6 +415,33 @@ describe('deploy/kustomize/aws (Crossplane)', () => {
     const trust = forProvider<{ assumeRolePolicy: string }>(docs, 'Role').assumeRolePolicy;
     assert.doesNotThrow(() => JSON.parse(trust));
     assert.ok(trust.includes('system:serviceaccount:security:vsnap-worker'));
+  });
+
+  it('the Object Lock bucket (in place of bucket.yaml) renders locked, versioned, its lifecycle removing unlocked versions', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'vsnap-object-lock-kustomize-'));
+    const aws = path.join(root, 'deploy/kustomize/aws');
+    const resources = ['kms.yaml', 'bucket-object-lock.yaml', 'iam.yaml'].map((f) => `  - ${path.join(aws, f)}`);
+    writeFileSync(path.join(dir, 'kustomization.yaml'), `resources:\n${resources.join('\n')}\n`);
+    const r = run('kubectl', ['kustomize', '--load-restrictor', 'LoadRestrictionsNone', dir]);
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(r.code, 0, r.out);
+    const docs = parseAllDocuments(r.out).map((d) => d.toJS() as Doc);
+    assert.equal(forProvider<{ objectLockEnabled: boolean }>(docs, 'Bucket').objectLockEnabled, true);
+    const versioning = forProvider<{ versioningConfiguration: { status: string }[] }>(docs, 'BucketVersioning');
+    assert.equal(versioning.versioningConfiguration[0].status, 'Enabled');
+    const lock = forProvider<{ rule: { defaultRetention: { mode: string; days: number }[] }[] }>(
+      docs,
+      'BucketObjectLockConfiguration',
+    );
+    assert.ok(['GOVERNANCE', 'COMPLIANCE'].includes(lock.rule[0].defaultRetention[0].mode));
+    const rule = forProvider<{ rule: { noncurrentVersionExpiration?: { noncurrentDays: number }[] }[] }>(
+      docs,
+      'BucketLifecycleConfiguration',
+    ).rule[0];
+    assert.ok(
+      rule.noncurrentVersionExpiration?.[0].noncurrentDays,
+      'expired versions must be removed, not only hidden',
+    );
   });
 
   it("lets the worker's role auto-unseal a drill server with the cluster's own KMS key", () => {

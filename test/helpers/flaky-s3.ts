@@ -18,12 +18,20 @@ export interface FlakyS3Options {
   cutDownloadsOver?: number;
   /** Answer HeadBucket 403, as S3 does to a role without s3:ListBucket on the bucket. */
   denyHeadBucket?: boolean;
+  /** Listen here rather than on a free port the system picks. */
+  port?: number;
 }
 
 export interface FlakyS3 {
   address: string;
   requests: number;
   faults: Record<S3Fault | 'cutDownload', number>;
+  /**
+   * Buckets whose every request (path-style: /BUCKET/...) has its connection dropped, as an
+   * unreachable endpoint would: one bucket down while others on the same endpoint answer.
+   * Change it while the proxy runs.
+   */
+  unreachableBuckets: Set<string>;
   close(): Promise<void>;
 }
 
@@ -38,6 +46,7 @@ export async function startFlakyS3(target: string, options: FlakyS3Options): Pro
     address: '',
     requests: 0,
     faults: { slowDown: 0, internalError: 0, reset: 0, slow: 0, cutDownload: 0 },
+    unreachableBuckets: new Set(),
     close: () => Promise.resolve(),
   };
   let largeDownloads = 0;
@@ -73,6 +82,11 @@ export async function startFlakyS3(target: string, options: FlakyS3Options): Pro
   };
 
   const server = http.createServer((req, res) => {
+    const bucket = /^\/([^/?]+)/.exec(req.url ?? '')?.[1];
+    if (bucket && state.unreachableBuckets.has(bucket)) {
+      req.socket.destroy();
+      return;
+    }
     if (options.denyHeadBucket && req.method === 'HEAD' && /^\/[^/?]+\/?(\?.*)?$/.test(req.url ?? '')) {
       res.writeHead(403);
       res.end();
@@ -101,7 +115,7 @@ export async function startFlakyS3(target: string, options: FlakyS3Options): Pro
         return;
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   state.address = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   state.close = () =>
     new Promise<void>((resolve) => {

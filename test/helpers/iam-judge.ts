@@ -14,7 +14,11 @@ const repoRoot = join(__dirname, '..', '..');
 /** The shipped policies, and the worker policy as it was before HeadBucket was tested. */
 export const POLICY_FILES = {
   worker: join(repoRoot, 'deploy/aws/vsnap-worker-iam-policy.json'),
+  /** For retention.deleteBy "lifecycle": no delete permission of any kind. */
+  workerNoDelete: join(repoRoot, 'deploy/aws/vsnap-worker-iam-policy-no-delete.json'),
   operatorReadOnly: join(repoRoot, 'deploy/aws/vsnap-operator-readonly-policy.json'),
+  /** The policy of the role a storage copy in another account assumes (roleArn). */
+  copyRole: join(repoRoot, 'deploy/aws/vsnap-copy-role-policy.json'),
   workerBeforeFix: join(repoRoot, 'test/fixtures/iam/worker-policy-before-fix.json'),
 };
 
@@ -35,6 +39,9 @@ export interface JudgeEnvironment {
   prefixRoots: string[];
   /** Alias name ("alias/x") → key ARN, for calls that name a key by alias. */
   kmsAliases?: Record<string, string>;
+  /** The storage copies' bucket (a wildcard pattern may stand for the tests' buckets) and KMS key id. */
+  copyBucket?: string;
+  copyKmsKeyId?: string;
 }
 
 /**
@@ -48,6 +55,9 @@ export const SHIPPED_EXAMPLE = {
   region: 'eu-west-3',
   kmsKeyId: 'REPLACE-WITH-SNAPSHOT-KEY-ID',
   prefixRoot: 'vsnap/',
+  /** Only in policies that allow storage copies. */
+  copyBucket: 'eu-central-1-vault-snapshot-copy',
+  copyKmsKeyId: 'REPLACE-WITH-COPY-KEY-ID',
 };
 
 /** The policy with the example values replaced by `env`'s, one pass, so no value is replaced twice. */
@@ -60,12 +70,20 @@ export function renderPolicy(policy: PolicyDocument, env: JudgeEnvironment): Pol
     [SHIPPED_EXAMPLE.region]: env.region,
   };
   const examples = [...Object.keys(substitutes), SHIPPED_EXAMPLE.prefixRoot];
+  // The copy examples are optional: the first in the alternation, as they are the longest.
+  const copySubstitutes: Record<string, string> = {};
+  if (text.includes(SHIPPED_EXAMPLE.copyBucket)) copySubstitutes[SHIPPED_EXAMPLE.copyBucket] = env.copyBucket ?? '';
+  if (text.includes(SHIPPED_EXAMPLE.copyKmsKeyId))
+    copySubstitutes[SHIPPED_EXAMPLE.copyKmsKeyId] = env.copyKmsKeyId ?? '';
+  Object.assign(substitutes, copySubstitutes);
   const missing = examples.filter((value) => !text.includes(value));
   if (missing.length > 0) {
     throw new Error(`the policy no longer names the example value(s) ${missing.join(', ')}; update SHIPPED_EXAMPLE`);
   }
-  // The bucket name contains the region, so it comes first in the alternation.
-  const pattern = new RegExp(Object.keys(substitutes).map(escapeRegExp).join('|'), 'g');
+  // The bucket name contains the region, so it comes first in the alternation (and the copy
+  // bucket before it, as it contains another region).
+  const order = [...Object.keys(copySubstitutes), ...Object.keys(substitutes).filter((k) => !(k in copySubstitutes))];
+  const pattern = new RegExp(order.map(escapeRegExp).join('|'), 'g');
   const renderString = (s: string): string[] => {
     const replaced = s.replace(pattern, (example) => substitutes[example]);
     if (!replaced.includes(SHIPPED_EXAMPLE.prefixRoot)) return [replaced];
@@ -123,14 +141,44 @@ function objectAction(action: string): Mapping {
   return (call) => [{ action, resource: objectArn(call), context: {} }];
 }
 
-/** s3:PutObject with the encryption headers the request sends, which policies often require. */
+/** s3:PutObject with the encryption and Object Lock headers the request sends, which policies often require. */
 function putObject(call: AwsCallRecord): Authorization {
   const context: Record<string, string> = {};
-  const { ServerSideEncryption, SSEKMSKeyId } = call.request;
+  const { ServerSideEncryption, SSEKMSKeyId, ObjectLockMode, ObjectLockRetainUntilDate } = call.request;
   if (ServerSideEncryption !== undefined) context['s3:x-amz-server-side-encryption'] = String(ServerSideEncryption);
   if (SSEKMSKeyId !== undefined) context['s3:x-amz-server-side-encryption-aws-kms-key-id'] = String(SSEKMSKeyId);
+  if (ObjectLockMode !== undefined) context['s3:object-lock-mode'] = String(ObjectLockMode);
+  if (ObjectLockRetainUntilDate !== undefined) {
+    context['s3:object-lock-retain-until-date'] = String(ObjectLockRetainUntilDate);
+  }
   return { action: 's3:PutObject', resource: objectArn(call), context };
 }
+
+/** A write that carries Object Lock retention headers also needs the permission to set a retention. */
+const lockHeadersNeedPutObjectRetention: Mapping = (call) =>
+  call.request.ObjectLockMode !== undefined
+    ? [
+        {
+          action: 's3:PutObjectRetention',
+          resource: objectArn(call),
+          context: {},
+          because: 'an upload with Object Lock retention headers sets the object’s retention',
+        },
+      ]
+    : [];
+
+/** HeadObject names an object's Object Lock only to a caller with s3:GetObjectRetention; vsnap reads it. */
+const lockFieldsNeedGetObjectRetention: Mapping = (call) =>
+  call.response?.ObjectLockMode !== undefined
+    ? [
+        {
+          action: 's3:GetObjectRetention',
+          resource: objectArn(call),
+          context: {},
+          because: 'S3 returns the Object Lock mode and retain-until date only with s3:GetObjectRetention',
+        },
+      ]
+    : [];
 
 /**
  * For an SSE-KMS object S3 calls KMS with the caller's permissions: GenerateDataKey to write it,
@@ -202,6 +250,31 @@ const getSecretValue: Mapping = (call, env) => {
   return [{ action: 'secretsmanager:GetSecretValue', resource: arn, context: {} }];
 };
 
+/** "bucket/key" of a CopySource, without a version id (vsnap copies current versions). */
+function copySourceArn(call: AwsCallRecord): string {
+  const source = String(call.request.CopySource);
+  if (source.includes('?versionId=')) throw new UnmappedCallError(call, 'versioned copy sources are not mapped');
+  return `arn:aws:s3:::${decodeURIComponent(source.replace(/^\//, ''))}`;
+}
+
+/**
+ * CopyObject and UploadPartCopy read the source as the caller (s3:GetObject), and write the
+ * destination (s3:PutObject, with the destination's encryption). The source's own KMS key
+ * (kms:Decrypt) is not in the call and is not judged here: the copy role policy names it.
+ */
+const copyObject: Mapping = (call) => [
+  { action: 's3:GetObject', resource: copySourceArn(call), context: {}, because: 'the copy reads its source' },
+  putObject(call),
+];
+
+/**
+ * sts:AssumeRole on the role. Only the caller's side: the role's trust policy
+ * (deploy/aws/vsnap-copy-role-trust-policy.json) is the other account's, not simulated here.
+ */
+const assumeRole: Mapping = (call) => [
+  { action: 'sts:AssumeRole', resource: String(call.request.RoleArn), context: {} },
+];
+
 /**
  * "service:Operation" → what AWS authorizes, per the Service Authorization Reference (S3, KMS,
  * Secrets Manager) and S3's documented KMS and 404 behaviour.
@@ -216,9 +289,18 @@ const MAPPINGS: Record<string, Mapping> = {
     { action: 's3:ListBucketMultipartUploads', resource: bucketArn(call), context: {} },
   ],
   's3:GetObject': all(objectAction('s3:GetObject'), notFoundNeedsListBucket, kmsViaS3('kms:Decrypt')),
-  's3:HeadObject': all(objectAction('s3:GetObject'), notFoundNeedsListBucket),
-  's3:PutObject': all((call) => [putObject(call)], kmsViaS3('kms:GenerateDataKey')),
-  's3:CreateMultipartUpload': all((call) => [putObject(call)], kmsViaS3('kms:GenerateDataKey')),
+  's3:HeadObject': all(objectAction('s3:GetObject'), notFoundNeedsListBucket, lockFieldsNeedGetObjectRetention),
+  's3:PutObject': all((call) => [putObject(call)], lockHeadersNeedPutObjectRetention, kmsViaS3('kms:GenerateDataKey')),
+  's3:CreateMultipartUpload': all(
+    (call) => [putObject(call)],
+    lockHeadersNeedPutObjectRetention,
+    kmsViaS3('kms:GenerateDataKey'),
+  ),
+  's3:GetObjectLockConfiguration': (call) => [
+    { action: 's3:GetBucketObjectLockConfiguration', resource: bucketArn(call), context: {} },
+  ],
+  // Lists versions and delete markers; the same condition keys as ListBucket.
+  's3:ListObjectVersions': (call) => [{ ...listBucket(call), action: 's3:ListBucketVersions' }],
   's3:UploadPart': all(objectAction('s3:PutObject'), kmsViaS3('kms:Decrypt')),
   's3:CompleteMultipartUpload': all(objectAction('s3:PutObject'), kmsViaS3('kms:Decrypt')),
   's3:AbortMultipartUpload': objectAction('s3:AbortMultipartUpload'),
@@ -231,6 +313,10 @@ const MAPPINGS: Record<string, Mapping> = {
       resource: objectArn(call, key),
       context: {},
     })),
+  's3:CopyObject': all(copyObject, kmsViaS3('kms:GenerateDataKey')),
+  's3:UploadPartCopy': all(copyObject, kmsViaS3('kms:Decrypt')),
+  's3:PutObjectRetention': objectAction('s3:PutObjectRetention'),
+  'sts:AssumeRole': assumeRole,
   'kms:GenerateDataKey': kmsKeyAction,
   'kms:Decrypt': kmsKeyAction,
   'kms:Encrypt': kmsKeyAction,
@@ -238,13 +324,29 @@ const MAPPINGS: Record<string, Mapping> = {
   'secretsmanager:GetSecretValue': getSecretValue,
 };
 
+/**
+ * A version id turns an object action into its *Version variant (deleting one version is
+ * s3:DeleteObjectVersion, not s3:DeleteObject); the operations vsnap sends one with.
+ */
+const VERSIONED_ACTIONS: Record<string, string> = {
+  's3:DeleteObject': 's3:DeleteObjectVersion',
+  's3:GetObject': 's3:GetObjectVersion',
+};
+
 /** The authorizations AWS makes for `call`; throws UnmappedCallError for an operation the judge does not know. */
 export function authorizationsFor(call: AwsCallRecord, env: JudgeEnvironment): Authorization[] {
   const mapping = MAPPINGS[`${call.service}:${call.operation}`];
   if (!mapping) throw new UnmappedCallError(call);
-  // A version id turns the action into its *Version variant, which no vsnap call needs.
-  if (call.request.VersionId !== undefined) throw new UnmappedCallError(call, 'versioned requests are not mapped');
-  return mapping(call, env);
+  const authorizations = mapping(call, env);
+  if (call.request.VersionId === undefined) return authorizations;
+  const versionedOperations = ['s3:DeleteObject', 's3:GetObject', 's3:HeadObject'];
+  if (!versionedOperations.includes(`${call.service}:${call.operation}`)) {
+    throw new UnmappedCallError(call, 'a versioned request of this operation is not mapped');
+  }
+  return authorizations.map((a) => {
+    const action = VERSIONED_ACTIONS[a.action];
+    return action && a.because === undefined ? { ...a, action } : a;
+  });
 }
 
 export type Decision = 'Allowed' | 'ImplicitlyDenied' | 'ExplicitlyDenied';

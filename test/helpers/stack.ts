@@ -162,6 +162,8 @@ export async function startTestWorker(
     clusters?: ClusterConfig[];
     env?: NodeJS.ProcessEnv;
     partSizeBytes?: number;
+    /** Copies above this size take UploadPartCopy (VSNAP_TEST_COPY_PART_BYTES). */
+    copyPartBytes?: number;
     s3Endpoint?: string;
     /** A workflow bundle with test workflows besides vsnap's (e.g. test/fixtures/lock-workflows.ts). */
     workflowBundlePath?: string;
@@ -174,6 +176,7 @@ export async function startTestWorker(
     temporal: { ...base.temporal, taskQueue },
     clusters: (options.clusters ?? base.clusters).map(forTestStore),
     ...(options.partSizeBytes ? { partSizeBytes: options.partSizeBytes } : {}),
+    ...(options.copyPartBytes ? { copyPartBytes: options.copyPartBytes } : {}),
     ...(options.s3Endpoint ? { aws: { ...base.aws, s3Endpoint: options.s3Endpoint } } : {}),
   };
   const logs: string[] = [];

@@ -198,6 +198,64 @@ describe('config: a JSON file named by VSNAP_CONFIG', () => {
     assert.deepEqual(tok.auth, { method: 'token', tokenEnv: 'VAULT_TOKEN' });
   });
 
+  it('reads Object Lock and further copies, and names what is wrong with them', () => {
+    const storage = {
+      bucket: 'vault-snapshots',
+      objectLock: { mode: 'COMPLIANCE', days: 30 },
+      copies: [{ name: 'offsite', bucket: 'vault-snapshots-dr', region: 'eu-central-1', prefix: 'dr/prod/' }],
+    };
+    const [prod] = loadConfig({ VSNAP_CONFIG: configFile({ clusters: [cluster('prod', { storage })] }) }).clusters;
+    assert.deepEqual(prod.storage.objectLock, { mode: 'COMPLIANCE', days: 30 });
+    assert.deepEqual(prod.storage.copies, [
+      { name: 'offsite', bucket: 'vault-snapshots-dr', region: 'eu-central-1', prefix: 'dr/prod' },
+    ]);
+
+    const bad = configProblems({
+      VSNAP_CONFIG: configFile({
+        clusters: [
+          cluster('prod', {
+            storage: { bucket: 'b', objectLock: { mode: 'LEGAL', days: 0 }, copies: [{ name: 'any', bucket: 'c' }] },
+          }),
+          cluster('drill', {
+            storage: {
+              bucket: 'b',
+              copies: [
+                { name: 'dr', bucket: 'c', region: 'eu-central-1' },
+                { name: 'dr', bucket: 'd', region: 'us-east-1' },
+              ],
+            },
+          }),
+        ],
+      }),
+    });
+    const expected = [
+      'storage.objectLock.mode must be "GOVERNANCE" or "COMPLIANCE"',
+      'storage.objectLock.days must be a whole number of days, 1 to 36500',
+      'must not be "primary" or "any": restores use those words',
+      'region is required',
+      'copy name "dr" appears twice',
+    ];
+    for (const text of expected)
+      assert.ok(
+        bad.some((p) => p.includes(text)),
+        `${text}\n${bad.join('\n')}`,
+      );
+  });
+
+  it('reads retention.deleteBy "lifecycle" (vsnap deletes nothing), and refuses any other word', () => {
+    const retention = { keep: 7, deleteBy: 'lifecycle' };
+    const [prod] = loadConfig({ VSNAP_CONFIG: configFile({ clusters: [cluster('prod', { retention })] }) }).clusters;
+    assert.deepEqual(prod.retention, { keep: 7, deleteBy: 'lifecycle' });
+
+    const bad = configProblems({
+      VSNAP_CONFIG: configFile({ clusters: [cluster('prod', { retention: { deleteBy: 'never' } })] }),
+    });
+    assert.ok(
+      bad.some((p) => p.includes('retention.deleteBy must be "vsnap" or "lifecycle"')),
+      bad.join('\n'),
+    );
+  });
+
   it('lists a duplicate cluster name, a bad auth method and retention.keep 0 together, each with its place', () => {
     const path = configFile({
       clusters: [
@@ -661,6 +719,17 @@ describe('config: snapshot upload sizes and the Vault stream idle timeout', () =
       assert.match(problems[0], new RegExp(`VSNAP_VAULT_STREAM_IDLE_SECONDS must be 1 to 3600, got ${value}`));
       assert.match(problems[0], /how long Vault may send nothing/);
     }
+  });
+
+  it('reads a test-only Object Lock duration in seconds, and refuses one below 1', () => {
+    assert.equal(loadConfig({ ...CRON_JOB_ENV }).testObjectLockSeconds, undefined);
+    assert.equal(loadConfig({ ...CRON_JOB_ENV, VSNAP_TEST_OBJECT_LOCK_SECONDS: '3' }).testObjectLockSeconds, 3);
+    const problems = configProblems({ ...CRON_JOB_ENV, VSNAP_TEST_OBJECT_LOCK_SECONDS: '0' });
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(
+      problems[0],
+      /VSNAP_TEST_OBJECT_LOCK_SECONDS must be a number of seconds >= 1, got 0; it exists for tests/,
+    );
   });
 
   it('refuses a test part limit above S3 10,000 (or below 1): a store would reject part 10,001', () => {

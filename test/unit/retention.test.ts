@@ -2,7 +2,14 @@
 // SnapshotStore.listSnapshots returns it; "valid" means the snapshot has a manifest.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ORPHAN_GRACE_MS, selectExpiredSnapshots, type RetentionPolicy } from '../../activities/retention';
+import {
+  laterRetention,
+  ORPHAN_GRACE_MS,
+  selectExpiredSnapshots,
+  splitByObjectLock,
+  type RetentionPolicy,
+} from '../../activities/retention';
+import type { ObjectLockRetention } from '../../activities/storage/object-lock';
 import type { SnapshotObject } from '../../activities/storage/snapshot-store';
 import { MANIFEST_FORMAT, type SnapshotManifest } from '../../activities/storage/manifest';
 import { snapshotKeyFor } from '../../activities/storage/snapshot-keys';
@@ -178,5 +185,38 @@ describe('retention: alwaysKeep (e.g. the snapshot this very run uploaded)', () 
     const expired = expire(snaps, { keep: 2 }, new Set([snaps[1].key]));
 
     assert.deepEqual(expired, [snaps[2]]);
+  });
+});
+
+describe('retention on an Object Lock bucket: a locked snapshot is kept, and reported, until its lock ends', () => {
+  const lock = (untilMs: number): ObjectLockRetention => ({ mode: 'COMPLIANCE', retainUntil: new Date(untilMs) });
+
+  it('keeps an expired snapshot whose lock ends after now, and deletes those whose lock ended or that have none', () => {
+    const [stillLocked, unlocked, neverLocked] = [3, 40, 50].map((days) => snapshot(days * DAY_MS));
+    const locks = new Map([
+      [stillLocked.key, lock(NOW.getTime() + HOUR_MS)],
+      [unlocked.key, lock(NOW.getTime() - 1)],
+    ]);
+
+    const { deletable, locked } = splitByObjectLock([stillLocked, unlocked, neverLocked], (k) => locks.get(k), NOW);
+
+    assert.deepEqual(deletable, [unlocked, neverLocked]);
+    assert.deepEqual(locked, [
+      { key: stillLocked.key, retainUntil: new Date(NOW.getTime() + HOUR_MS).toISOString(), mode: 'COMPLIANCE' },
+    ]);
+  });
+
+  it('a lock ending exactly now has ended: S3 lets the version go', () => {
+    const s = snapshot(DAY_MS);
+    assert.deepEqual(splitByObjectLock([s], () => lock(NOW.getTime()), NOW).deletable, [s]);
+  });
+
+  it('counts the later of the snapshot’s and its manifest’s locks: they are deleted together', () => {
+    const snapshotLock = lock(NOW.getTime() - 1);
+    const manifestLock = lock(NOW.getTime() + 1000);
+    assert.equal(laterRetention(snapshotLock, manifestLock), manifestLock);
+    assert.equal(laterRetention(manifestLock, snapshotLock), manifestLock);
+    assert.equal(laterRetention(undefined, snapshotLock), snapshotLock);
+    assert.equal(laterRetention(undefined, undefined), undefined);
   });
 });
