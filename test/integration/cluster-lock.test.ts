@@ -25,7 +25,15 @@ import type { holdClusterLock, LockTestProgress } from '../fixtures/lock-workflo
 import { objectBytes } from '../helpers/bucket';
 import { failureOf, start, waitForProgress } from '../helpers/runs';
 import { startScratchCluster, type ScratchCluster } from '../helpers/scratch-bao';
-import { baoInit, isolatedCluster, startTestWorker, type TestWorker } from '../helpers/stack';
+import { startFaultProxy } from '../helpers/fault-proxy';
+import {
+  activeProdNode,
+  baoInit,
+  isolatedCluster,
+  stackUpstreamTls,
+  startTestWorker,
+  type TestWorker,
+} from '../helpers/stack';
 
 type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
 
@@ -171,14 +179,38 @@ describe('one operation per cluster: the cluster lock', () => {
   });
 
   test('two backups of one cluster started together: one waits for the other, and each snapshot holds its own canary', async () => {
-    const runs = await Promise.all([
-      start<typeof backup>(worker, 'backup', { cluster: source.name }),
-      start<typeof backup>(worker, 'backup', { cluster: source.name }),
-    ]);
-    const { waiter, progress } = await firstToWait(runs);
+    // Both on a worker that reaches prod through a proxy holding each snapshot after its first
+    // bytes until released: the holder keeps the lock until the other run has been seen waiting,
+    // however fast a backup is here, so the wait cannot slip between two looks at the runs.
+    const heldVault = await startFaultProxy(await activeProdNode(), {
+      holdSnapshotAfterBytes: 16 * 1024,
+      upstreamTls: stackUpstreamTls('prod'),
+    });
+    const heldWorker = await startTestWorker({
+      clusters: [{ ...source, address: heldVault.address }],
+      workflowBundlePath: join(bundleDir, 'workflows.js'),
+    });
+    let runs: WorkflowHandle<typeof backup>[];
+    let waiter: WorkflowHandle<typeof backup>;
+    let progress: BackupProgress;
+    let first: Awaited<ReturnType<typeof backup>>;
+    let second: Awaited<ReturnType<typeof backup>>;
+    try {
+      runs = await Promise.all([
+        start<typeof backup>(heldWorker, 'backup', { cluster: source.name }),
+        start<typeof backup>(heldWorker, 'backup', { cluster: source.name }),
+      ]);
+      ({ waiter, progress } = await firstToWait(runs));
+      heldVault.releaseSnapshots();
+      const holderRun = runs.find((r) => r !== waiter)!;
+      [first, second] = [await holderRun.result(), await waiter.result()];
+    } finally {
+      heldVault.releaseSnapshots(); // a failed look must not leave an activity held
+      await heldWorker.stop();
+      await heldVault.close();
+    }
     const holder = runs.find((r) => r !== waiter)!;
     assert.deepEqual(progress.waitingFor, { workflowId: holder.workflowId, kind: 'backup' });
-    const [first, second] = [await holder.result(), await waiter.result()];
 
     // From history: the waiter wrote its canary only after the holder's lock had ended.
     const released = eventTime(await historyOf(holder), (e) => !!e.childWorkflowExecutionCompletedEventAttributes);
