@@ -209,7 +209,9 @@ describe('one operation per cluster: the cluster lock', () => {
       await heldWorker.stop();
       await heldVault.close();
     }
-    const holder = runs.find((r) => r !== waiter)!;
+    // The held worker's connection is closed: read the runs through this file's worker.
+    const holder = worker.temporal.client.workflow.getHandle(runs.find((r) => r !== waiter)!.workflowId);
+    waiter = worker.temporal.client.workflow.getHandle(waiter.workflowId);
     assert.deepEqual(progress.waitingFor, { workflowId: holder.workflowId, kind: 'backup' });
 
     // From history: the waiter wrote its canary only after the holder's lock had ended.
